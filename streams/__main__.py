@@ -1,0 +1,4 @@
+from streams.cli import main
+import sys
+
+sys.exit(main())

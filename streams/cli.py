@@ -1,0 +1,152 @@
+"""The ``watchfloor`` command: worker, replay, alerts, kafka, schemas, sample, watchlist."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging.config
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from streams.logs import logging_config
+from streams.settings import Settings
+
+__all__ = ["main"]
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    import faust
+
+    from streams.pipeline.app import create_app
+
+    config = logging_config(settings.log_level)
+    logging.config.dictConfig(config)
+    wf = create_app(settings)
+    worker = faust.Worker(
+        wf.app, loglevel=settings.log_level, quiet=True, logging_config=config
+    )
+    worker.execute_from_commandline()  # runs until SIGINT/SIGTERM, then exits the process
+    return 0
+
+
+def _replay(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.sources.replay import replay
+
+    report = asyncio.run(replay(settings, Path(args.path), rate=args.rate))
+    print(
+        f"replay: sent {report.sent:,} records to {settings.topic_raw} in "
+        f"{report.seconds:.1f}s; {report.unreadable} unreadable files skipped"
+    )
+    return 0 if report.unreadable == 0 else 1
+
+
+def _alerts(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.alerts_follow import follow_alerts
+
+    try:
+        shown = asyncio.run(
+            follow_alerts(
+                settings,
+                as_json=args.json,
+                from_beginning=not args.latest,
+                idle_exit=args.idle_exit,
+                limit=args.max,
+            )
+        )
+    except KeyboardInterrupt:
+        return 0
+    if not args.json:
+        print(f"alerts: {shown} shown", file=sys.stderr)
+    return 0
+
+
+def _kafka(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.kafka_local import run_kafka_command
+
+    return run_kafka_command(args.action, settings)
+
+
+def _schemas(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.schemas import export_schemas, stale_schemas
+
+    folder = Path(args.dir)
+    if args.action == "check":
+        stale = stale_schemas(folder)
+        for name in stale:
+            print(f"schemas: {folder / name} is stale; run `watchfloor schemas export`")
+        return 1 if stale else 0
+    for path in export_schemas(folder):
+        print(f"schemas: wrote {path}")
+    return 0
+
+
+def _sample(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.sources.samplefeed import FeedSpec, generate, write_jsonl
+
+    n = write_jsonl(Path(args.out), generate(FeedSpec(seed=args.seed, days=args.days)))
+    print(f"sample: wrote {n:,} items to {args.out}")
+    return 0
+
+
+def _watchlist(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.signals.watchlist import WatchlistError, load_watchlist
+
+    try:
+        wl = load_watchlist(Path(args.path) if args.path else None)
+    except WatchlistError as exc:
+        print(f"watchfloor: {exc}", file=sys.stderr)
+        return 2
+    print(f"watchlist {wl.version}: {len(wl.signals)} signals ok")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="watchfloor",
+        description="Streaming event detection for OSINT on Kafka. "
+        "Configuration: WATCHFLOOR_* environment variables (see README).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, run: Callable[..., int], help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(run=run)
+        return p
+
+    command("worker", _worker, "Run the ingest and detect agents.")
+    p = command("replay", _replay, "Send JSONL items or markdown articles to the raw topic.")
+    p.add_argument("path", help="a .jsonl/.jsonl.gz/.md file or a folder of them")
+    p.add_argument("--rate", type=float, default=None, help="records per second (default: max)")
+    p = command("alerts", _alerts, "Follow the alerts topic and print alerts.")
+    p.add_argument("--json", action="store_true", help="print the raw JSON records")
+    p.add_argument("--latest", action="store_true", help="only alerts published from now on")
+    p.add_argument("--idle-exit", type=float, default=None, metavar="SECONDS",
+                   help="exit after this long without a new alert")
+    p.add_argument("--max", type=int, default=None, help="exit after this many alerts")
+    p = command("kafka", _kafka, "Manage the local single-node Kafka broker (KRaft).")
+    p.add_argument("action", choices=["up", "down", "status"])
+    p = command("schemas", _schemas, "Export or check the JSON Schema of every topic.")
+    p.add_argument("action", choices=["export", "check"])
+    p.add_argument("--dir", default="schemas", help="schema folder (default: schemas)")
+    p = command("sample", _sample, "Write the deterministic sample feed as JSONL.")
+    p.add_argument("--out", default=".watchfloor/sample-feed.jsonl")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--days", type=int, default=28)
+    p = command("watchlist", _watchlist, "Validate a watchlist file (default: the bundled one).")
+    p.add_argument("path", nargs="?", default=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        print(f"watchfloor: bad configuration: {exc}", file=sys.stderr)
+        return 2
+    return int(args.run(args, settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""The records that cross topic boundaries: the contracts of ``schemas/``.
+
+These pydantic models are the source of truth. ``watchfloor schemas export`` writes their
+JSON Schema into ``schemas/``; downstream consumers validate against those files.
+Timestamps travel as RFC 3339 strings and are always timezone-aware.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+__all__ = [
+    "Alert",
+    "DeadLetter",
+    "DetectorInfo",
+    "Evidence",
+    "RawItem",
+    "SignalHit",
+    "SignalRecord",
+    "WatermarkTick",
+]
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+ItemId = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
+class RawItem(BaseModel):
+    """One OSINT item as it arrives on ``osint.items.raw``. Unknown fields are kept."""
+
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+    id: ItemId = Field(description="Stable identifier of the item at its source.")
+    title: NonEmpty = Field(max_length=2_000)
+    body: str = Field(default="", max_length=1_000_000)
+    published_at: AwareDatetime = Field(description="Event time, RFC 3339 with offset.")
+    deck: str | None = Field(default=None, max_length=10_000)
+    region: str | None = Field(default=None, max_length=200)
+    category: str | None = Field(default=None, max_length=200)
+    importance: int | None = Field(default=None, ge=1, le=10)
+    sources: list[str] = Field(default_factory=list, max_length=200)
+    url: str | None = Field(default=None, max_length=4_000)
+    publisher: str | None = Field(default=None, max_length=500)
+    language: str | None = Field(default=None, max_length=35, description="BCP 47 tag.")
+
+
+class SignalHit(BaseModel):
+    """A raw item matched a watched signal. Keyed on ``osint.signals`` by ``key``."""
+
+    kind: Literal["hit"] = "hit"
+    key: NonEmpty = Field(description="`signal_id|region`: the unit of counting.")
+    signal_id: NonEmpty
+    region: NonEmpty = Field(description="Region slug of the item, `unknown` when absent.")
+    item_id: ItemId
+    title: str
+    url: str | None = None
+    publisher: str | None = None
+    published_at: AwareDatetime
+    importance: int | None = Field(default=None, ge=1, le=10)
+    matched_terms: list[str] = Field(description="Watchlist terms found in the item.")
+    ingested_at: AwareDatetime = Field(description="Broker time of the raw record.")
+    watermark: AwareDatetime = Field(
+        description="Highest published_at ingest had seen when it matched this item."
+    )
+    watchlist_version: str
+
+
+class WatermarkTick(BaseModel):
+    """Event-time progress, sent by ingest to every partition of ``osint.signals``.
+
+    Signal hits are rare; without ticks a window would close only when the next hit for
+    its partition arrived. A tick carries the highest ``published_at`` ingest has seen.
+    """
+
+    kind: Literal["watermark"] = "watermark"
+    watermark: AwareDatetime
+
+
+SignalRecord = Annotated[SignalHit | WatermarkTick, Field(discriminator="kind")]
+
+
+class Evidence(BaseModel):
+    """One item behind an alert, enough for an analyst to open it."""
+
+    id: ItemId
+    title: str
+    url: str | None = None
+    source: str | None = Field(default=None, description="Publisher of the item.")
+    published_at: AwareDatetime
+    matched_terms: list[str]
+
+
+class DetectorInfo(BaseModel):
+    name: NonEmpty
+    params: dict[str, float | int | str | bool]
+
+
+class Alert(BaseModel):
+    """A detected spike for one key and one closed event-time window on ``osint.alerts``."""
+
+    alert_id: NonEmpty = Field(description="Derived from detector, key and window: stable.")
+    signal_id: NonEmpty
+    key: NonEmpty
+    region: NonEmpty
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    count: int = Field(ge=0, description="Distinct items in the window.")
+    baseline: float = Field(ge=0, description="Expected count learned from earlier windows.")
+    score: float
+    severity: Literal["warning", "critical"]
+    publishers: int = Field(ge=0, description="Distinct publishers in the window.")
+    detector: DetectorInfo
+    evidence: list[Evidence]
+    generated_at: AwareDatetime
+    watchlist_version: str
+
+
+DeadLetterReason = Literal[
+    "invalid_utf8",
+    "invalid_json",
+    "not_an_object",
+    "validation_failed",
+    "too_large",
+]
+
+
+class DeadLetter(BaseModel):
+    """A record the pipeline could not process, with everything needed to replay it."""
+
+    reason: DeadLetterReason
+    error: str = Field(description="Human-readable cause, naming the field when there is one.")
+    topic: str
+    partition: int = Field(ge=0)
+    offset: int = Field(ge=0)
+    key_b64: str | None = Field(default=None, description="Original key, base64.")
+    original_b64: str = Field(description="Original value bytes, base64.")
+    failed_at: datetime
+
+
+def model_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schema of each topic's records, by file name in ``schemas/``."""
+    from pydantic import TypeAdapter
+
+    signal_schema = TypeAdapter(SignalRecord).json_schema()
+    signal_schema["title"] = "SignalRecord"
+    return {
+        "raw-item.schema.json": RawItem.model_json_schema(),
+        "signal-record.schema.json": signal_schema,
+        "alert.schema.json": Alert.model_json_schema(),
+        "dead-letter.schema.json": DeadLetter.model_json_schema(),
+    }

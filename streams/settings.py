@@ -1,0 +1,109 @@
+"""Service configuration, read once at start-up from ``WATCHFLOOR_*`` environment variables.
+
+Every field has a safe default for the embedded local broker, so a newcomer sets nothing.
+The README's configuration table lists these fields; ``tests/unit/test_settings.py`` keeps
+the two in step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """All knobs of a Watchfloor process. Frozen: build a new one to change anything."""
+
+    model_config = SettingsConfigDict(env_prefix="WATCHFLOOR_", frozen=True, extra="ignore")
+
+    # --- Kafka -------------------------------------------------------------------------
+    kafka_bootstrap: str | None = Field(
+        default=None,
+        description="host:port list of an existing Kafka cluster. Unset: the local broker "
+        "started by `watchfloor kafka up` on 127.0.0.1:kafka_port is used.",
+    )
+    kafka_port: int = Field(default=19092, description="Port of the local broker.")
+    kafka_controller_port: int = Field(
+        default=19093, description="KRaft controller port of the local broker."
+    )
+    home: Path = Field(
+        default=Path(".watchfloor"),
+        description="Folder for the local broker's jars, data and logs (git-ignored).",
+    )
+
+    # --- Topics ------------------------------------------------------------------------
+    topic_raw: str = Field(default="osint.items.raw", description="Raw OSINT items in.")
+    topic_signals: str = Field(default="osint.signals", description="Signal hits, keyed.")
+    topic_alerts: str = Field(default="osint.alerts", description="Alerts out.")
+    topic_deadletter: str = Field(
+        default="osint.items.deadletter", description="Rejected input with its reason."
+    )
+    partitions: int = Field(
+        default=1, ge=1, description="Partitions of the topics the worker creates."
+    )
+    replication_factor: int = Field(
+        default=1, ge=1, description="Replication factor of the topics the worker creates."
+    )
+
+    # --- Worker ------------------------------------------------------------------------
+    app_id: str = Field(default="watchfloor", description="Consumer group and state prefix.")
+    web_port: int = Field(default=6066, description="HTTP port of the worker (/metrics).")
+    web_host: str = Field(default="127.0.0.1", description="Bind address of the worker.")
+    batch_size: int = Field(default=500, ge=1, description="Max records per agent batch.")
+    batch_within: float = Field(
+        default=0.2, gt=0, description="Seconds an agent waits to fill a batch."
+    )
+    watchlist: Path | None = Field(
+        default=None, description="Watchlist YAML. Unset: the bundled five-signal watchlist."
+    )
+    log_level: str = Field(default="INFO", description="Log level of Watchfloor's own logs.")
+
+    # --- Windows and detection -----------------------------------------------------------
+    window_size: float = Field(default=3600.0, gt=0, description="Window length, seconds.")
+    window_step: float = Field(
+        default=3600.0, gt=0, description="Window hop, seconds (= size: tumbling)."
+    )
+    window_grace: float = Field(
+        default=900.0, ge=0, description="Seconds a window stays open for late events."
+    )
+    dedup_horizon: float = Field(
+        default=7 * 86400.0,
+        ge=0,
+        description="Seconds within which a second delivery of one item id counts once.",
+    )
+    idle_key_ttl: float = Field(
+        default=30 * 86400.0,
+        gt=0,
+        description="Event-time seconds after which an idle key's state is dropped.",
+    )
+    detector_half_life: float = Field(
+        default=72.0, gt=0, description="EWMA half-life of the baseline, in windows."
+    )
+    detector_threshold: float = Field(
+        default=4.0, gt=0, description="Significance score at which a window alerts."
+    )
+    detector_beta: float = Field(
+        default=1.0, gt=0, description="Noise floor added to the baseline's deviation."
+    )
+    detector_min_count: int = Field(
+        default=5, ge=1, description="Fewest reports in a window that can alert."
+    )
+    detector_warmup: int = Field(
+        default=24, ge=0, description="Closed windows a key needs before it can alert."
+    )
+    evidence_limit: int = Field(
+        default=20, ge=1, description="Items kept as evidence per window."
+    )
+
+    @property
+    def bootstrap(self) -> str:
+        """The bootstrap servers the process connects to."""
+        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def uses_local_broker(self) -> bool:
+        return self.kafka_bootstrap is None

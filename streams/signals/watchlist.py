@@ -1,0 +1,137 @@
+"""Watchlists: which signals to recognise and how, loaded from validated YAML.
+
+A signal matches an item when every group of ``all_of`` has at least one term in the
+item's text (title, deck and body), no ``exclude`` term occurs, and the item passes the
+metadata filters. Terms are words or phrases, matched case-insensitively on whole words;
+a trailing ``*`` on a word matches any ending (``conscript*``: conscript, conscription).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+from streams.signals.text import region_slug, tokens
+
+__all__ = ["Signal", "TermGroup", "Watchlist", "WatchlistError", "load_watchlist"]
+
+SignalId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=100)]
+
+
+def _check_term(term: str) -> str:
+    words = term.split()
+    if not words or not tokens(term.replace("*", "")):
+        raise ValueError(f"term {term!r} has no word characters")
+    for word in words:
+        if "*" in word[:-1] or word == "*":
+            raise ValueError(f"term {term!r}: '*' may only end a word")
+    return term
+
+
+class TermGroup(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, description="What the group stands for, shown in docs.")
+    terms: list[str] = Field(min_length=1)
+
+    @field_validator("terms")
+    @classmethod
+    def _terms_are_words(cls, terms: list[str]) -> list[str]:
+        return [_check_term(t) for t in terms]
+
+
+class Signal(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: SignalId
+    description: str = ""
+    all_of: list[TermGroup] = Field(min_length=1)
+    exclude: list[str] = Field(default_factory=list)
+    regions: list[str] | None = Field(
+        default=None, description="Only items from these regions (names or slugs)."
+    )
+    min_importance: int | None = Field(default=None, ge=1, le=10)
+
+    @field_validator("exclude")
+    @classmethod
+    def _exclude_are_words(cls, terms: list[str]) -> list[str]:
+        return [_check_term(t) for t in terms]
+
+    @property
+    def region_slugs(self) -> frozenset[str] | None:
+        return None if self.regions is None else frozenset(map(region_slug, self.regions))
+
+
+class Watchlist(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: str = Field(min_length=1, description="Carried in every alert.")
+    signals: list[Signal] = Field(min_length=1)
+
+    @field_validator("signals")
+    @classmethod
+    def _unique_ids(cls, signals: list[Signal]) -> list[Signal]:
+        seen: set[str] = set()
+        for signal in signals:
+            if signal.id in seen:
+                raise ValueError(f"signal id {signal.id!r} appears twice")
+            seen.add(signal.id)
+        return signals
+
+
+class WatchlistError(ValueError):
+    """A watchlist file that cannot be used; the message names the file and the field."""
+
+
+def load_watchlist(path: Path | None = None) -> Watchlist:
+    """Load and validate a watchlist; ``None`` loads the bundled five-signal watchlist."""
+    if path is None:
+        source = resources.files("streams.data").joinpath("watchlist.yaml")
+        where, text = "bundled watchlist.yaml", source.read_text(encoding="utf-8")
+    else:
+        where = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise WatchlistError(f"{where}: cannot read: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise WatchlistError(f"{where}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise WatchlistError(f"{where}: expected a mapping with 'version' and 'signals'")
+    # The content hash makes the version change whenever the rules do, even if the
+    # author forgets to bump it; alerts then say exactly which rules produced them.
+    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+    data["version"] = f"{data.get('version', 'unversioned')}+{digest}"
+    try:
+        return Watchlist.model_validate(data)
+    except ValidationError as exc:
+        raise WatchlistError(_describe(where, data, exc)) from None
+
+
+def _describe(where: str, data: dict[str, object], exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        field = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in loc)
+        field = field.replace(".[", "[")
+        signal = _signal_id_at(data, loc)
+        prefix = f"signal {signal!r}: " if signal else ""
+        problems.append(f"{prefix}{field}: {err['msg']}")
+    return f"{where}: " + "; ".join(problems)
+
+
+def _signal_id_at(data: dict[str, object], loc: list[int | str]) -> str | None:
+    if len(loc) >= 2 and loc[0] == "signals" and isinstance(loc[1], int):
+        signals = data.get("signals")
+        if isinstance(signals, list) and loc[1] < len(signals):
+            entry = signals[loc[1]]
+            if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+                return entry["id"]
+    return None

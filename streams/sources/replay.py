@@ -1,0 +1,104 @@
+"""Send input files to the raw topic, paced and with progress, through a plain producer."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from aiokafka import AIOKafkaProducer
+
+from streams.settings import Settings
+from streams.sources.files import FileRecord, iter_records
+
+__all__ = ["ReplayReport", "Progress", "replay", "send_records"]
+
+
+@dataclass
+class ReplayReport:
+    sent: int = 0
+    unreadable: int = 0
+    seconds: float = 0.0
+
+
+class Progress:
+    """One line on stderr, rewritten at most once a second; silent when not a terminal."""
+
+    def __init__(self, label: str, total: int | None, out: TextIO = sys.stderr) -> None:
+        self.label, self.total, self.out = label, total, out
+        self.started = self._last = time.monotonic()
+        self.live = out.isatty()
+
+    def update(self, done: int, force: bool = False) -> None:
+        now = time.monotonic()
+        if not (force or (self.live and now - self._last >= 1.0)):
+            return
+        self._last = now
+        rate = done / max(now - self.started, 1e-9)
+        of = f"/{self.total:,}" if self.total else ""
+        end = "\n" if force else "\r"
+        self.out.write(f"{self.label}: {done:,}{of} ({rate:,.0f}/s){end}")
+        self.out.flush()
+
+
+def producer_for(settings: Settings) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+    )
+
+
+async def send_records(
+    settings: Settings,
+    records: Iterable[FileRecord],
+    *,
+    rate: float | None = None,
+    progress: Progress | None = None,
+    errors: TextIO = sys.stderr,
+) -> ReplayReport:
+    report = ReplayReport()
+    started = time.monotonic()
+    producer = producer_for(settings)
+    await producer.start()
+    try:
+        pending = []
+        for record in records:
+            if record.value is None:
+                report.unreadable += 1
+                errors.write(f"replay: skipped {record.error}\n")
+                continue
+            pending.append(
+                await producer.send(settings.topic_raw, value=record.value, key=record.key)
+            )
+            report.sent += 1
+            if rate:
+                # Pace against the schedule, not per record, so sleeps don't accumulate drift.
+                ahead = report.sent / rate - (time.monotonic() - started)
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
+            if len(pending) >= 10_000:
+                await asyncio.gather(*pending)
+                pending.clear()
+            if progress:
+                progress.update(report.sent)
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    report.seconds = time.monotonic() - started
+    if progress:
+        progress.update(report.sent, force=True)
+    return report
+
+
+async def replay(settings: Settings, path: Path, rate: float | None = None) -> ReplayReport:
+    records = list(iter_records(path))
+    return await send_records(
+        settings, records, rate=rate, progress=Progress(f"replay {path}", len(records))
+    )
