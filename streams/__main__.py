@@ -1,4 +1,5 @@
-from streams.cli import main
 import sys
+
+from streams.cli import main
 
 sys.exit(main())

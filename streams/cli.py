@@ -19,13 +19,13 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     import faust
 
     from streams.pipeline.app import create_app
+    from streams.pipeline.topics import ensure_topics
 
     config = logging_config(settings.log_level)
     logging.config.dictConfig(config)
+    asyncio.run(ensure_topics(settings))
     wf = create_app(settings)
-    worker = faust.Worker(
-        wf.app, loglevel=settings.log_level, quiet=True, logging_config=config
-    )
+    worker = faust.Worker(wf.app, loglevel=settings.log_level, quiet=True, logging_config=config)
     worker.execute_from_commandline()  # runs until SIGINT/SIGTERM, then exits the process
     return 0
 
@@ -121,8 +121,13 @@ def _parser() -> argparse.ArgumentParser:
     p = command("alerts", _alerts, "Follow the alerts topic and print alerts.")
     p.add_argument("--json", action="store_true", help="print the raw JSON records")
     p.add_argument("--latest", action="store_true", help="only alerts published from now on")
-    p.add_argument("--idle-exit", type=float, default=None, metavar="SECONDS",
-                   help="exit after this long without a new alert")
+    p.add_argument(
+        "--idle-exit",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="exit after this long without a new alert",
+    )
     p.add_argument("--max", type=int, default=None, help="exit after this many alerts")
     p = command("kafka", _kafka, "Manage the local single-node Kafka broker (KRaft).")
     p.add_argument("action", choices=["up", "down", "status"])

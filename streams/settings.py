@@ -95,9 +95,7 @@ class Settings(BaseSettings):
     detector_warmup: int = Field(
         default=24, ge=0, description="Closed windows a key needs before it can alert."
     )
-    evidence_limit: int = Field(
-        default=20, ge=1, description="Items kept as evidence per window."
-    )
+    evidence_limit: int = Field(default=20, ge=1, description="Items kept as evidence per window.")
 
     @property
     def bootstrap(self) -> str:

@@ -109,8 +109,15 @@ class Detection:
                 decision = detector.observe(state.detector, window.count)
                 if decision.alert:
                     alerts.append(
-                        self._alert(state, start, window, decision.score, decision.baseline,
-                                    watchlist_version, now)
+                        self._alert(
+                            state,
+                            start,
+                            window,
+                            decision.score,
+                            decision.baseline,
+                            watchlist_version,
+                            now,
+                        )
                     )
                 cursor = start + spec.step
             detector.observe_empty(state.detector, _steps(cursor, last + spec.step, spec.step))

@@ -13,47 +13,33 @@ import asyncio
 import base64
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from aiokafka.partitioner import murmur2
 from faust.sensors.prometheus import setup_prometheus_sensors
 from prometheus_client import CollectorRegistry
 from pydantic import TypeAdapter, ValidationError
 
-from streams.detect.detector import SignificanceDetector
-from streams.detect.engine import DetectConfig, Detection, HitOutcome
-from streams.detect.state import KeyState
-from streams.detect.windows import WindowSpec
-from streams.models import DeadLetter, RawItem, SignalHit, SignalRecord, WatermarkTick
+from streams.detect.engine import Detection, HitOutcome
+from streams.detect.processor import DetectProcessor, OpenKeys
+from streams.models import DeadLetter, SignalHit, SignalRecord, WatermarkTick
+from streams.pipeline.config import detect_config
 from streams.pipeline.metrics import Metrics
-from streams.pipeline.partitions import KeyPartitions
 from streams.settings import Settings
+from streams.signals.hits import item_hits
 from streams.signals.matcher import Matcher
 from streams.signals.watchlist import load_watchlist
 from streams.sources.decode import Rejection, decode_item, describe
 
-__all__ = ["Watchfloor", "create_app", "detect_config"]
+__all__ = ["Watchfloor", "create_app"]
 
 log = logging.getLogger(__name__)
 _signal_record: TypeAdapter[SignalHit | WatermarkTick] = TypeAdapter(SignalRecord)
-
-
-def detect_config(settings: Settings) -> DetectConfig:
-    return DetectConfig(
-        window=WindowSpec(settings.window_size, settings.window_step, settings.window_grace),
-        detector=SignificanceDetector(
-            half_life=settings.detector_half_life,
-            threshold=settings.detector_threshold,
-            beta=settings.detector_beta,
-            min_count=settings.detector_min_count,
-            warmup=settings.detector_warmup,
-        ),
-        dedup_horizon=settings.dedup_horizon,
-        idle_ttl=settings.idle_key_ttl,
-        evidence_limit=settings.evidence_limit,
-    )
 
 
 @dataclass
@@ -70,7 +56,6 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     registry = registry if registry is not None else CollectorRegistry()
     metrics = Metrics(registry)
     matcher = Matcher(load_watchlist(settings.watchlist))
-    detection = Detection(detect_config(settings))
 
     app = faust.App(
         settings.app_id,
@@ -86,6 +71,10 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         broker_commit_interval=1.0,
+        # Faust's default waits, on stop and rebalance, until every in-flight event is
+        # acknowledged; after an agent crash that wait never ends and the worker hangs.
+        # Unacknowledged offsets are not committed either way, so nothing is lost.
+        stream_wait_empty=False,
         # The detect agent alone writes the table; keys go where the signals topic's
         # partitioner sends them (one obvious partition per key, even for batched writes).
         table_standby_replicas=0,
@@ -108,13 +97,17 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     signals_topic = topic(settings.topic_signals)
     alerts_topic = topic(settings.topic_alerts)
     deadletter_topic = topic(settings.topic_deadletter)
-    state = app.Table(
-        "detect-state",
-        schema=faust.Schema(
-            key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-        ),
-        partitions=settings.partitions,
-        use_partitioner=True,
+    open_keys = OpenKeys(lambda key: _default_partition(key, settings.partitions))
+    state = app.tables.add(
+        _KeyedTable(
+            app,
+            open_keys,
+            name="detect-state",
+            schema=faust.Schema(
+                key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+            ),
+            partitions=settings.partitions,
+        )
     )
 
     async def dead_letter(event: faust.EventT, rejection: Rejection) -> Any:
@@ -135,160 +128,136 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
             key=msg.key, value=record.model_dump_json().encode(), force=True
         )
 
+    async def ingest_batch(events: list[faust.EventT], watermark: float) -> float:
+        """Decode and validate raw items, match every signal in one pass, emit hits."""
+        pending = []
+        for event in events:
+            metrics.records_received.inc()
+            item = decode_item(event.message.value)
+            if isinstance(item, Rejection):
+                pending.append(await dead_letter(event, item))
+                continue
+            metrics.items_ingested.inc()
+            watermark = max(watermark, item.published_at.timestamp())
+            for hit in item_hits(matcher, item, event.message.timestamp, watermark):
+                metrics.signal_hits.labels(hit.signal_id).inc()
+                pending.append(
+                    await signals_topic.send(
+                        key=hit.key.encode(), value=hit.model_dump_json().encode(), force=True
+                    )
+                )
+        if watermark > float("-inf"):
+            tick = WatermarkTick(watermark=datetime.fromtimestamp(watermark, UTC))
+            body = tick.model_dump_json().encode()
+            for partition in range(settings.partitions):
+                sent = await signals_topic.send(value=body, partition=partition, force=True)
+                pending.append(sent)
+        # Delivered before the next batch is taken, hence before these offsets commit.
+        await asyncio.gather(*pending)
+        return watermark
+
+    processor = DetectProcessor(
+        Detection(detect_config(settings)), state, open_keys, matcher.version
+    )
+
+    async def detect_batch(events: list[faust.EventT]) -> None:
+        """Count hits into windows per key; close passed windows; alert on spikes."""
+        sends = []
+        records: list[tuple[int, SignalHit | WatermarkTick]] = []
+        for event in events:
+            try:
+                record = _signal_record.validate_json(event.message.value or b"")
+            except ValidationError as exc:
+                rejection = Rejection("validation_failed", describe(exc))
+                sends.append(await dead_letter(event, rejection))
+                continue
+            records.append((event.message.partition, record))
+        result = processor.process(records, datetime.now(UTC))
+        now = time.time()
+        for hit, outcome in result.outcomes:
+            _count(metrics, hit, outcome, now)
+        for alert in result.alerts:
+            metrics.alerts_emitted.labels(alert.signal_id, alert.severity).inc()
+            log.info(
+                "alert", extra={"alert_id": alert.alert_id, "key": alert.key, "count": alert.count}
+            )
+            sends.append(
+                await alerts_topic.send(
+                    key=alert.key.encode(), value=alert.model_dump_json().encode(), force=True
+                )
+            )
+        # Alerts first, state second: a crash in between repeats an alert, never loses one.
+        await asyncio.gather(*sends)
+        processor.commit(result)
+        metrics.active_keys.set(len(state))
+        if processor.watermarks:
+            metrics.watermark.set(max(processor.watermarks.values()))
+
     @app.agent(raw_topic, name="ingest")
     async def ingest(stream: faust.StreamT[bytes]) -> None:
-        """Decode and validate raw items, match every signal in one pass, emit hits."""
         watermark = float("-inf")
         async for events in stream.take_events(settings.batch_size, settings.batch_within):
-            pending = []
-            for event in events:
-                metrics.records_received.inc()
-                item = decode_item(event.message.value)
-                if isinstance(item, Rejection):
-                    pending.append(await dead_letter(event, item))
-                    continue
-                metrics.items_ingested.inc()
-                ts = item.published_at.timestamp()
-                watermark = max(watermark, ts)
-                for hit in _hits(matcher, item, event.message.timestamp, watermark):
-                    metrics.signal_hits.labels(hit.signal_id).inc()
-                    pending.append(
-                        await signals_topic.send(
-                            key=hit.key.encode(), value=hit.model_dump_json().encode(), force=True
-                        )
-                    )
-            if watermark > float("-inf"):
-                tick = WatermarkTick(watermark=datetime.fromtimestamp(watermark, UTC))
-                body = tick.model_dump_json().encode()
-                for partition in range(settings.partitions):
-                    pending.append(
-                        await signals_topic.send(value=body, partition=partition, force=True)
-                    )
-            await asyncio.gather(*pending)
-
-    keys = KeyPartitions(settings.partitions)
-    watermarks: dict[int, float] = {}
+            async with _crash_worker_on_error(app, "ingest"):
+                watermark = await ingest_batch(list(events), watermark)
 
     @app.agent(signals_topic, name="detect")
     async def detect(stream: faust.StreamT[bytes]) -> None:
-        """Count hits into windows per key; close passed windows; alert on spikes."""
         async for events in stream.take_events(settings.batch_size, settings.batch_within):
-            if keys.needs_seed:
-                keys.seed(bytes(k) for k in state.keys())
-            touched: dict[bytes, KeyState] = {}
-            advanced: set[int] = set()
-            rejected = []
-            for event in events:
-                partition = event.message.partition
-                try:
-                    record = _signal_record.validate_json(event.message.value or b"")
-                except ValidationError as exc:
-                    rejected.append(
-                        await dead_letter(event, Rejection("validation_failed", describe(exc)))
-                    )
-                    continue
-                mark = watermarks.get(partition, float("-inf"))
-                if isinstance(record, WatermarkTick):
-                    new_mark = max(mark, record.watermark.timestamp())
-                else:
-                    key = record.key.encode()
-                    ks = touched.get(key) or _load(state, key) or detection.new_state(record)
-                    # The ingest watermark rides on each hit, so lateness is judged per
-                    # item as if events were processed one by one, whatever the batching.
-                    new_mark = max(
-                        mark, record.published_at.timestamp(), record.watermark.timestamp()
-                    )
-                    _count(detection, metrics, ks, record, new_mark)
-                    touched[key] = ks
-                    keys.add(key, partition)
-                if new_mark > mark:
-                    watermarks[partition] = new_mark
-                    advanced.add(partition)
-            for partition in advanced:
-                for key in keys.open_in(partition):
-                    if key not in touched and (ks := _load(state, key)) is not None:
-                        touched[key] = ks
-            if not touched:
-                await asyncio.gather(*rejected)
-                continue
-            now = datetime.now(UTC)
-            sends = rejected
-            for key, ks in touched.items():
-                mark = watermarks.get(keys.partition_of(key), float("-inf"))
-                for alert in detection.advance(ks, mark, matcher.version, now):
-                    metrics.alerts_emitted.labels(alert.signal_id, alert.severity).inc()
-                    log.info(
-                        "alert",
-                        extra={"alert_id": alert.alert_id, "key": alert.key, "count": alert.count},
-                    )
-                    sends.append(
-                        await alerts_topic.send(
-                            key=key, value=alert.model_dump_json().encode(), force=True
-                        )
-                    )
-            # Alerts first, state second: a crash in between repeats an alert, never loses one.
-            await asyncio.gather(*sends)
-            for key, ks in touched.items():
-                if detection.expired(ks):
-                    state.pop(key, None)
-                    keys.discard(key)
-                else:
-                    state[key] = ks.dumps()
-                    keys.set_open(key, bool(ks.windows))
-            metrics.active_keys.set(len(state))
-            if watermarks:
-                metrics.watermark.set(max(watermarks.values()))
+            async with _crash_worker_on_error(app, "detect"):
+                await detect_batch(list(events))
 
     @app.on_partitions_assigned.connect
     async def _on_assigned(app: faust.App, assigned: Any, **_: Any) -> None:
         # Restored table entries may hold open windows that only a watermark closes.
-        keys.mark_stale()
+        open_keys.stale = True
 
     return Watchfloor(app=app, settings=settings, metrics=metrics, matcher=matcher)
 
 
-def _hits(matcher: Matcher, item: RawItem, broker_ts: float, watermark: float) -> list[SignalHit]:
-    matches = matcher.match(item.title, (item.deck, item.body), item.region, item.importance)
-    if not matches:
-        return []
-    published = item.published_at.astimezone(UTC)
-    ingested = datetime.fromtimestamp(broker_ts, UTC)
-    return [
-        SignalHit(
-            key=m.key,
-            signal_id=m.signal_id,
-            region=m.region,
-            item_id=item.id,
-            title=item.title,
-            url=item.url,
-            publisher=item.publisher,
-            published_at=published,
-            importance=item.importance,
-            matched_terms=list(m.terms),
-            ingested_at=ingested,
-            watermark=datetime.fromtimestamp(watermark, UTC),
-            watchlist_version=matcher.version,
-        )
-        for m in matches
-    ]
+@asynccontextmanager
+async def _crash_worker_on_error(app: faust.App, agent: str) -> AsyncIterator[None]:
+    """A bug must stop the worker, not leave a live process that consumes nothing.
+
+    Faust logs a crashed agent and carries on without it; the offsets of the failed batch
+    are never committed, so a restarted worker (by its supervisor) retries the batch.
+    """
+    try:
+        yield
+    except Exception as exc:
+        log.exception("agent crashed; stopping the worker", extra={"agent": agent})
+        await app.crash(exc)
+        raise
 
 
-def _count(
-    detection: Detection, metrics: Metrics, ks: KeyState, hit: SignalHit, watermark: float
-) -> None:
-    outcome = detection.add(ks, hit, watermark)
+class _KeyedTable(faust.Table):  # type: ignore[misc]
+    """A table whose entries go to the changelog partition of their key, not of the event.
+
+    Faust writes an entry to the partition of the event being processed; in a batch that
+    is the batch's last event, which may belong to another key. Each key's partition is
+    the one the signals topic placed it in, so state stays co-partitioned with its input.
+    """
+
+    def __init__(self, app: faust.App, keys: OpenKeys, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self._keys = keys
+
+    def partition_for_key(self, key: Any) -> int:
+        return self._keys.partition_of(key)
+
+
+def _count(metrics: Metrics, hit: SignalHit, outcome: HitOutcome, now: float) -> None:
     if outcome is HitOutcome.COUNTED:
         metrics.hits_counted.labels(hit.signal_id).inc()
-        metrics.processing_latency.observe(max(0.0, time.time() - hit.ingested_at.timestamp()))
+        metrics.processing_latency.observe(max(0.0, now - hit.ingested_at.timestamp()))
     elif outcome is HitOutcome.DUPLICATE:
         metrics.duplicates_dropped.labels(hit.signal_id).inc()
     else:
         metrics.late_events.labels(hit.signal_id).inc()
 
 
-def _load(table: Any, key: bytes) -> KeyState | None:
-    data = table.get(key)
-    return None if data is None else KeyState.loads(data)
+def _default_partition(key: bytes, partitions: int) -> int:
+    """Where the producer's default partitioner (Java client's murmur2) puts ``key``."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def _b64(data: bytes | None) -> str | None:

@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaProducer
 from streams.settings import Settings
 from streams.sources.files import FileRecord, iter_records
 
-__all__ = ["ReplayReport", "Progress", "replay", "send_records"]
+__all__ = ["Progress", "ReplayReport", "replay", "send_records"]
 
 
 @dataclass

@@ -16,9 +16,17 @@ NOW = datetime(2026, 11, 1, tzinfo=UTC)
 def hit(item: str, ts: float, publisher: str = "p1", key: str = "s|r") -> SignalHit:
     dt = datetime.fromtimestamp(ts, UTC)
     return SignalHit(
-        key=key, signal_id=key.split("|")[0], region=key.split("|")[1], item_id=item,
-        title=f"title {item}", url=f"https://x.example/{item}", publisher=publisher,
-        published_at=dt, matched_terms=["t"], ingested_at=dt, watermark=dt,
+        key=key,
+        signal_id=key.split("|")[0],
+        region=key.split("|")[1],
+        item_id=item,
+        title=f"title {item}",
+        url=f"https://x.example/{item}",
+        publisher=publisher,
+        published_at=dt,
+        matched_terms=["t"],
+        ingested_at=dt,
+        watermark=dt,
         watchlist_version="v",
     )
 
@@ -72,7 +80,8 @@ def test_out_of_order_within_grace_counts_and_late_after_grace_does_not() -> Non
     d = engine()
     state = d.new_state(hit("x", T0))
     hits = [
-        hit("a", T0 + 100), hit("b", T0 + H + 60),  # watermark moves into the next hour
+        hit("a", T0 + 100),
+        hit("b", T0 + H + 60),  # watermark moves into the next hour
         hit("c", T0 + 200),  # out of order, window still within grace: counted
         hit("d", T0 + H + 950),  # watermark passes T0 + H + 900: first window closes
         hit("e", T0 + 300),  # too late

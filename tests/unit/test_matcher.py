@@ -46,8 +46,10 @@ def test_near_misses_do_not_match() -> None:
 
 def test_hit_carries_region_slug_key_and_matched_terms() -> None:
     [m] = MATCHER.match(
-        "Belarusian men fleeing to Poland", ["Military-aged men crossed at night."],
-        "Eastern Europe", 6,
+        "Belarusian men fleeing to Poland",
+        ["Military-aged men crossed at night."],
+        "Eastern Europe",
+        6,
     )
     assert m.key == "belarus-men-crossing-eu|eastern-europe"
     assert {"belarusian*", "men", "military-aged", "fleeing", "poland"} <= set(m.terms)
@@ -55,10 +57,18 @@ def test_hit_carries_region_slug_key_and_matched_terms() -> None:
 
 def test_prefix_terms_phrases_across_punctuation_and_case() -> None:
     wl = Watchlist.model_validate(
-        {"version": "t", "signals": [{"id": "s", "all_of": [
-            {"name": "a", "terms": ["conscript*"]},
-            {"name": "b", "terms": ["union state"]},
-        ]}]}
+        {
+            "version": "t",
+            "signals": [
+                {
+                    "id": "s",
+                    "all_of": [
+                        {"name": "a", "terms": ["conscript*"]},
+                        {"name": "b", "terms": ["union state"]},
+                    ],
+                }
+            ],
+        }
     )
     m = Matcher(wl)
     assert m.match("CONSCRIPTION rules", ["the Union-State treaty"], None, None)
@@ -70,10 +80,18 @@ def test_prefix_terms_phrases_across_punctuation_and_case() -> None:
 
 def test_exclusions_and_metadata_filters() -> None:
     wl = Watchlist.model_validate(
-        {"version": "t", "signals": [{
-            "id": "s", "all_of": [{"name": "a", "terms": ["drone"]}],
-            "exclude": ["toy drone"], "regions": ["Eastern Europe"], "min_importance": 5,
-        }]}
+        {
+            "version": "t",
+            "signals": [
+                {
+                    "id": "s",
+                    "all_of": [{"name": "a", "terms": ["drone"]}],
+                    "exclude": ["toy drone"],
+                    "regions": ["Eastern Europe"],
+                    "min_importance": 5,
+                }
+            ],
+        }
     )
     m = Matcher(wl)
     assert m.match("drone strike", [], "Eastern Europe", 5)

@@ -44,7 +44,8 @@ def write(tmp_path: Path, text: str) -> Path:
             "'*' may only end a word",
         ),
         (
-            "version: '1'\nsignals:\n  - id: a\n    all_of: [{name: g, terms: [x]}]\n    colour: red\n",
+            "version: '1'\nsignals:\n"
+            "  - id: a\n    all_of: [{name: g, terms: [x]}]\n    colour: red\n",
             "signal 'a': signals[0].colour: Extra inputs are not permitted",
         ),
         (

@@ -1,0 +1,124 @@
+"""Apply a batch of signal records to per-key state: the detect agent's logic, Kafka-free.
+
+The agent feeds it decoded records tagged with their partition and writes back what it
+returns; the offline runner in tests feeds it a whole feed the same way. Both therefore
+give the same alerts for the same records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from streams.detect.engine import Detection, HitOutcome
+from streams.detect.state import KeyState
+from streams.models import Alert, SignalHit, WatermarkTick
+
+__all__ = ["BatchResult", "DetectProcessor", "OpenKeys"]
+
+
+class OpenKeys:
+    """Per partition, the keys that may hold open windows (only a watermark closes them)."""
+
+    def __init__(self, partition_of: Callable[[bytes], int]) -> None:
+        self._partition_of = partition_of
+        self._partition: dict[bytes, int] = {}
+        self._open: dict[int, set[bytes]] = {}
+        self.stale = True
+
+    def seed(self, keys: Iterable[bytes]) -> None:
+        # Every restored key may hold open windows; the next advance tells which do.
+        self._open.clear()
+        for key in keys:
+            self.set_open(key, True)
+        self.stale = False
+
+    def place(self, key: bytes, partition: int) -> None:
+        self._partition[key] = partition
+
+    def set_open(self, key: bytes, is_open: bool) -> None:
+        keys = self._open.setdefault(self.partition_of(key), set())
+        if is_open:
+            keys.add(key)
+        else:
+            keys.discard(key)
+
+    def in_partition(self, partition: int) -> Iterator[bytes]:
+        return iter(list(self._open.get(partition, ())))
+
+    def partition_of(self, key: bytes) -> int:
+        partition = self._partition.get(key)
+        if partition is None:
+            partition = self._partition[key] = self._partition_of(key)
+        return partition
+
+
+@dataclass
+class BatchResult:
+    alerts: list[Alert] = field(default_factory=list)
+    outcomes: list[tuple[SignalHit, HitOutcome]] = field(default_factory=list)
+    touched: dict[bytes, KeyState] = field(default_factory=dict)
+
+
+class DetectProcessor:
+    def __init__(
+        self,
+        detection: Detection,
+        store: MutableMapping[bytes, bytes],
+        open_keys: OpenKeys,
+        watchlist_version: str,
+    ) -> None:
+        self.detection = detection
+        self.store = store
+        self.open_keys = open_keys
+        self.version = watchlist_version
+        self.watermarks: dict[int, float] = {}
+
+    def process(
+        self, records: Iterable[tuple[int, SignalHit | WatermarkTick]], now: datetime
+    ) -> BatchResult:
+        """Count the hits, advance watermarks, close windows; state is written by ``commit``."""
+        if self.open_keys.stale:
+            self.open_keys.seed(bytes(k) for k in self.store)
+        result = BatchResult()
+        touched = result.touched
+        advanced: set[int] = set()
+        for partition, record in records:
+            mark = self.watermarks.get(partition, float("-inf"))
+            if isinstance(record, WatermarkTick):
+                new_mark = max(mark, record.watermark.timestamp())
+            else:
+                # The ingest watermark rides on each hit, so lateness is judged per item as
+                # if events were processed one at a time, whatever the batching.
+                new_mark = max(mark, record.published_at.timestamp(), record.watermark.timestamp())
+                key = record.key.encode()
+                ks = touched.get(key) or self._load(key) or self.detection.new_state(record)
+                result.outcomes.append((record, self.detection.add(ks, record, new_mark)))
+                touched[key] = ks
+                self.open_keys.place(key, partition)
+            if new_mark > mark:
+                self.watermarks[partition] = new_mark
+                advanced.add(partition)
+        for partition in advanced:
+            for key in self.open_keys.in_partition(partition):
+                if key not in touched and (ks := self._load(key)) is not None:
+                    touched[key] = ks
+        for key, ks in touched.items():
+            mark = self.watermarks.get(self.open_keys.partition_of(key), float("-inf"))
+            result.alerts += self.detection.advance(ks, mark, self.version, now)
+        return result
+
+    def commit(self, result: BatchResult) -> None:
+        """Write back the batch's state, after its alerts are safely delivered."""
+        for key, ks in result.touched.items():
+            if self.detection.expired(ks):
+                self.store.pop(key, None)
+                self.open_keys.set_open(key, False)
+            else:
+                self.store[key] = ks.dumps()
+                self.open_keys.set_open(key, bool(ks.windows))
+
+    def _load(self, key: bytes) -> KeyState | None:
+        data = self.store.get(key)
+        return None if data is None else KeyState.loads(data)

@@ -1,0 +1,342 @@
+"""A real single-node Apache Kafka broker (KRaft mode) for local development and tests.
+
+Docker is not assumed: the broker runs from Apache's own jars, resolved from Maven Central
+by ``deploy/kafka/pom.xml``, so a newcomer needs only Java 17+ and Maven. Everything the
+broker owns (jars, config, data, logs, pid file) lives under ``<home>/kafka``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+from streams.settings import Settings
+
+__all__ = ["BrokerStatus", "KafkaSetupError", "LocalKafka", "run_kafka_command"]
+
+DEFAULT_POM = Path(__file__).resolve().parents[1] / "deploy" / "kafka" / "pom.xml"
+JVM_OPTS = ("-Xms256m", "-Xmx1g", "-XX:+UseG1GC")
+SERVER_PROPERTIES = """\
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:{s.kafka_controller_port}
+listeners=PLAINTEXT://127.0.0.1:{s.kafka_port},CONTROLLER://127.0.0.1:{s.kafka_controller_port}
+advertised.listeners=PLAINTEXT://127.0.0.1:{s.kafka_port}
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs={data_dir}
+num.partitions=1
+auto.create.topics.enable=true
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+"""
+LOG4J2_PROPERTIES = """\
+appender.file.type=File
+appender.file.name=FILE
+appender.file.fileName={log_file}
+appender.file.layout.type=PatternLayout
+appender.file.layout.pattern=[%d] %p %m (%c)%n
+rootLogger.level=INFO
+rootLogger.appenderRef.file.ref=FILE
+"""
+# Config dumps and per-request / per-partition chatter (x50 for __consumer_offsets). The
+# group coordinator stays at INFO: its lines explain consumer rebalances.
+NOISY_LOGGERS = (
+    "kafka.request.logger",
+    "state.change.logger",
+    "kafka.log.LogCleaner",
+    "kafka.cluster.Partition",
+    "org.apache.kafka.common.config.AbstractConfig",
+    "org.apache.kafka.clients",
+    "org.apache.kafka.common.network",
+    "org.apache.kafka.storage",
+    "org.apache.kafka.raft",
+    "org.apache.kafka.controller.PartitionChangeBuilder",
+    "org.apache.kafka.controller.ReplicationControlManager",
+    "org.apache.kafka.coordinator.common.runtime.CoordinatorRuntime",
+)
+
+
+class KafkaSetupError(Exception):
+    """One-line, user-facing reason why the local broker cannot be started or reached."""
+
+
+@dataclass(frozen=True)
+class BrokerStatus:
+    running: bool
+    pid: int | None
+    bootstrap: str
+    log_file: Path
+    data_dir: Path
+
+
+class LocalKafka:
+    """Starts, stops and inspects the local broker; safe to call repeatedly, from any process.
+
+    It always manages the broker on ``127.0.0.1:kafka_port``; whether that broker is wanted
+    at all (``kafka_bootstrap`` unset) is the caller's decision.
+    """
+
+    def __init__(self, settings: Settings, pom: Path | None = None) -> None:
+        self.settings = settings
+        self.pom = pom or DEFAULT_POM
+        # Absolute: these paths end up in files read by a process with its own cwd.
+        self.root = (settings.home / "kafka").resolve()
+        self.libs = self.root / "libs"
+        self.data_dir = self.root / "data"
+        self.log_file = self.root / "logs" / "server.log"
+        self.out_file = self.root / "logs" / "kafka.out"
+        self.config = self.root / "server.properties"
+        self.log4j_config = self.root / "log4j2.properties"
+        self.pid_file = self.root / "kafka.pid"
+        self.bootstrap = f"127.0.0.1:{settings.kafka_port}"
+
+    def ensure_jars(self) -> Path:
+        """Resolves once; the marker keeps reruns instant until the pom's Kafka version moves."""
+        version = _pom_kafka_version(self.pom)
+        marker = self.libs / ".resolved"
+        if marker.is_file() and marker.read_text().strip() == version:
+            return self.libs
+        _require("mvn", "Apache Maven (e.g. `apt install maven` or `brew install maven`)")
+        # Resolve beside, then swap: a failed download or an old version's jars must never
+        # end up on the classpath.
+        staging = self.root / "libs.partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        goal = ["dependency:copy-dependencies", f"-DoutputDirectory={staging}"]
+        failure = f"Maven could not resolve Kafka {version} from {self.pom} (offline?)"
+        _run(["mvn", "-q", "-B", "-f", str(self.pom), *goal], failure)
+        (staging / ".resolved").write_text(version + "\n")
+        shutil.rmtree(self.libs, ignore_errors=True)
+        staging.rename(self.libs)
+        return self.libs
+
+    def up(self, timeout: float = 90.0) -> BrokerStatus:
+        """Starts the broker unless it runs, and returns only once it answers Kafka requests."""
+        _require("java", "a Java 17+ runtime (e.g. `apt install openjdk-17-jre-headless`)")
+        pid = self._pid()
+        if pid is not None and _port_open(self.settings.kafka_port):
+            return self.status()
+        if pid is None:  # a live pid whose port is still closed is a broker still starting
+            for field in ("kafka_port", "kafka_controller_port"):
+                if not _port_free(port := getattr(self.settings, field)):
+                    raise KafkaSetupError(
+                        f"port {port} is already in use by another program; "
+                        f"set WATCHFLOOR_{field.upper()} to a free port"
+                    )
+            libs = self.ensure_jars()
+            self._write_config()
+            if not (self.data_dir / "meta.properties").is_file():
+                # A static quorum (controller.quorum.voters) needs no --standalone flag.
+                fmt = ["format", "--cluster-id", _cluster_id(), "--config", str(self.config)]
+                failure = f"formatting Kafka storage in {self.data_dir} failed"
+                _run(self._java(libs, "kafka.tools.StorageTool", *fmt), failure)
+            pid = self._start(libs)
+        self._wait_ready(pid, timeout)
+        return self.status()
+
+    def down(self, timeout: float = 30.0) -> BrokerStatus:
+        """Stops gracefully (SIGTERM flushes and marks a clean shutdown), force-kills if stuck."""
+        pid = self._pid()
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):  # it may exit on its own meanwhile
+                os.kill(pid, signal.SIGTERM)
+                if not _wait(lambda: not self._is_ours(pid), timeout):
+                    os.kill(pid, signal.SIGKILL)
+                    _wait(lambda: not self._is_ours(pid), 10.0)
+        self.pid_file.unlink(missing_ok=True)
+        return self.status()
+
+    def status(self) -> BrokerStatus:
+        pid = self._pid()
+        running = pid is not None and _port_open(self.settings.kafka_port)
+        return BrokerStatus(running, pid, self.bootstrap, self.log_file, self.data_dir)
+
+    def _pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text())
+        except (OSError, ValueError):
+            return None
+        return pid if self._is_ours(pid) else None
+
+    def _is_ours(self, pid: int) -> bool:
+        """Pids get reused and zombies linger: only a process running our config counts."""
+        try:
+            if Path("/proc/self").is_dir():
+                return str(self.config).encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+            os.kill(pid, 0)  # no procfs (macOS): a live pid of ours is trusted
+            return True
+        except OSError:
+            return False
+
+    def _write_config(self) -> None:
+        self.config.parent.mkdir(parents=True, exist_ok=True)
+        self.config.write_text(SERVER_PROPERTIES.format(s=self.settings, data_dir=self.data_dir))
+        quiet = "".join(
+            f"logger.n{i}.name={name}\nlogger.n{i}.level=WARN\n"
+            for i, name in enumerate(NOISY_LOGGERS)
+        )
+        self.log4j_config.write_text(LOG4J2_PROPERTIES.format(log_file=self.log_file) + quiet)
+
+    def _java(self, libs: Path, main: str, *args: str) -> list[str]:
+        log4j = f"-Dlog4j2.configurationFile={self.log4j_config}"
+        return ["java", *JVM_OPTS, log4j, "-cp", f"{libs}/*", main, *args]
+
+    def _start(self, libs: Path) -> int:
+        """Launches through a shell that exits at once, so the broker is nobody's child: it
+        outlives this process and never lingers as our zombie."""
+        self.out_file.parent.mkdir(parents=True, exist_ok=True)
+        script = 'out=$1; shift; "$@" </dev/null >"$out" 2>&1 & echo $!'
+        cmd = ["/bin/sh", "-c", script, "sh", str(self.out_file)]
+        cmd += self._java(libs, "kafka.Kafka", str(self.config))
+        shell = subprocess.run(cmd, capture_output=True, text=True, start_new_session=True)
+        pid = int(shell.stdout)
+        self.pid_file.write_text(f"{pid}\n")
+        return pid
+
+    def _wait_ready(self, pid: int, timeout: float) -> None:
+        def ready() -> bool:
+            if not self._is_ours(pid):
+                self.pid_file.unlink(missing_ok=True)
+                raise KafkaSetupError(f"Kafka broker exited during start-up:\n{self._log_tail()}")
+            return _port_open(self.settings.kafka_port) and _answers(self.bootstrap)
+
+        if not _wait(ready, timeout, step=0.5):
+            self.down()  # a broker that cannot start in time is stopped, not left half-up
+            raise KafkaSetupError(
+                f"Kafka broker did not answer on {self.bootstrap} within "
+                f"{timeout:.0f}s:\n{self._log_tail()}"
+            )
+
+    def _log_tail(self) -> str:
+        """Broker-level failures land in server.log, JVM-level ones in this start's kafka.out."""
+        logs = [
+            p.read_text(errors="replace") for p in (self.log_file, self.out_file) if p.is_file()
+        ]
+        return "\n".join(_tail(text, 6) for text in logs if text.strip())
+
+
+def _require(tool: str, what: str) -> None:
+    if shutil.which(tool) is None:
+        raise KafkaSetupError(f"`{tool}` is not on PATH; the local Kafka broker needs {what}")
+
+
+def _run(cmd: list[str], failure: str) -> None:
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise KafkaSetupError(f"{failure}:\n{_tail(done.stdout + done.stderr)}")
+
+
+def _pom_kafka_version(pom: Path) -> str:
+    try:
+        version = ET.parse(pom).getroot().findtext("{*}properties/{*}kafka.version")
+    except (OSError, ET.ParseError) as exc:
+        raise KafkaSetupError(f"cannot read Kafka's Maven descriptor {pom}: {exc}") from exc
+    if not version:
+        raise KafkaSetupError(f"{pom} does not define the kafka.version property")
+    return version.strip()
+
+
+def _cluster_id() -> str:
+    """Kafka's Uuid.randomUuid() shape: 22 url-safe base64 chars, no leading '-' (CLI flag)."""
+    while (cid := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))[0] == "-":
+        pass
+    return cid
+
+
+def _port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def _port_free(port: int) -> bool:
+    # SO_REUSEADDR as the JVM sets it: our previous broker's TIME_WAIT sockets don't count.
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _answers(bootstrap: str) -> bool:
+    """An open port is not yet a working broker: ask it for cluster metadata."""
+
+    async def describe() -> bool:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+        try:
+            await admin.start()
+            return bool((await admin.describe_cluster())["brokers"])
+        finally:
+            await admin.close()
+
+    # A thread of its own, so that callers inside a running event loop (async fixtures) work.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        try:
+            return pool.submit(asyncio.run, asyncio.wait_for(describe(), 10.0)).result()
+        except (KafkaError, OSError):  # "not yet": the caller retries until its deadline
+            return False
+
+
+def _wait(done: Callable[[], bool], timeout: float, step: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(step)
+    return True
+
+
+def _tail(text: str, lines: int = 8) -> str:
+    """The last lines, Java stack frames left out: the exception's message is what helps."""
+    kept = [ln for ln in text.strip().splitlines() if not ln.lstrip().startswith(("at ", "..."))]
+    return "\n".join("  " + line for line in kept[-lines:])
+
+
+def _shown(path: Path) -> Path:
+    return path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+
+
+def run_kafka_command(action: str, settings: Settings) -> int:
+    """``watchfloor kafka up|down|status``. Exit 0 ok, 1 when status finds it stopped, 2 error."""
+    if action == "up" and not settings.uses_local_broker:
+        print(f"kafka: skipped, WATCHFLOOR_KAFKA_BOOTSTRAP is set ({settings.bootstrap})")
+        return 0
+    kafka = LocalKafka(settings)
+    actions = {"up": kafka.up, "down": kafka.down, "status": kafka.status}
+    try:
+        if action not in actions:
+            raise KafkaSetupError(f"unknown kafka action {action!r}; use up, down or status")
+        state = actions[action]()
+    except KafkaSetupError as exc:
+        print(f"watchfloor: {exc}", file=sys.stderr)
+        return 2
+    if state.running:
+        print(f"kafka: running pid {state.pid} on {state.bootstrap} (log {_shown(state.log_file)})")
+        return 0
+    print(f"kafka: not running ({state.bootstrap}, data kept in {_shown(state.data_dir)})")
+    return 0 if action == "down" else 1

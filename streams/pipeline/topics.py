@@ -1,0 +1,48 @@
+"""Create the pipeline's topics before the worker subscribes, as Kafka Streams expects.
+
+Faust creates only its internal topics (the table changelog). The raw, signals, alerts and
+dead-letter topics are created here with the configured partitions and replication, and
+left alone when they exist: on a real cluster their owners may have tuned them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from streams.settings import Settings
+
+__all__ = ["ensure_topics", "pipeline_topics"]
+
+log = logging.getLogger(__name__)
+
+
+def pipeline_topics(settings: Settings) -> list[str]:
+    return [
+        settings.topic_raw,
+        settings.topic_signals,
+        settings.topic_alerts,
+        settings.topic_deadletter,
+    ]
+
+
+async def ensure_topics(settings: Settings) -> list[str]:
+    """Create missing pipeline topics; return the names created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in pipeline_topics(settings) if t not in existing]
+        if missing:
+            # Another worker may win the race; the topic is there either way.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(
+                    [NewTopic(t, settings.partitions, settings.replication_factor) for t in missing]
+                )
+            log.info("created topics", extra={"topics": missing})
+        return missing
+    finally:
+        await admin.close()

@@ -1,0 +1,40 @@
+"""Turn a validated raw item into the signal hits the matcher finds in it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from streams.models import RawItem, SignalHit
+from streams.signals.matcher import Matcher
+
+__all__ = ["item_hits"]
+
+
+def item_hits(
+    matcher: Matcher, item: RawItem, ingested_at: float, watermark: float
+) -> list[SignalHit]:
+    """One hit per matching signal, keyed ``signal|region``; times are Unix seconds."""
+    matches = matcher.match(item.title, (item.deck, item.body), item.region, item.importance)
+    if not matches:
+        return []
+    published = item.published_at.astimezone(UTC)
+    ingested = datetime.fromtimestamp(ingested_at, UTC)
+    mark = datetime.fromtimestamp(watermark, UTC)
+    return [
+        SignalHit(
+            key=m.key,
+            signal_id=m.signal_id,
+            region=m.region,
+            item_id=item.id,
+            title=item.title,
+            url=item.url,
+            publisher=item.publisher,
+            published_at=published,
+            importance=item.importance,
+            matched_terms=list(m.terms),
+            ingested_at=ingested,
+            watermark=mark,
+            watchlist_version=matcher.version,
+        )
+        for m in matches
+    ]
