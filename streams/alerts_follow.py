@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from typing import TextIO
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
 from streams.models import Alert
@@ -44,17 +43,16 @@ async def follow_alerts(
 ) -> int:
     """Print alerts until ``limit`` are shown or none arrived for ``idle_exit`` seconds."""
     # No consumer group: following alerts must never steal partitions from a real consumer.
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False)
+    # Subscribing without a group reads every partition, including ones added later.
+    consumer = AIOKafkaConsumer(
+        settings.topic_alerts,
+        bootstrap_servers=settings.bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest" if from_beginning else "latest",
+    )
     await consumer.start()
     shown = 0
     try:
-        partitions = await _wait_for_partitions(consumer, settings.topic_alerts)
-        tps = [TopicPartition(settings.topic_alerts, p) for p in sorted(partitions)]
-        consumer.assign(tps)
-        if from_beginning:
-            await consumer.seek_to_beginning(*tps)
-        else:
-            await consumer.seek_to_end(*tps)
         last = time.monotonic()
         while limit is None or shown < limit:
             batch = await consumer.getmany(timeout_ms=500)
@@ -64,7 +62,7 @@ async def follow_alerts(
                     break
                 continue
             last = time.monotonic()
-            for record in records:
+            for record in records[: None if limit is None else limit - shown]:
                 out.write(_render(record.value or b"", as_json) + "\n")
                 out.flush()
                 shown += 1
@@ -80,13 +78,3 @@ def _render(value: bytes, as_json: bool) -> str:
         return format_alert(Alert.model_validate_json(value)) + "\n"
     except ValidationError as exc:
         return f"(unreadable alert record: {exc.error_count()} errors)"
-
-
-async def _wait_for_partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    # The topic appears when the worker first starts; wait rather than fail.
-    while True:
-        if topic in await consumer.topics():
-            partitions = consumer.partitions_for_topic(topic)
-            if partitions:
-                return set(partitions)
-        await asyncio.sleep(0.5)

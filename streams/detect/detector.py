@@ -29,7 +29,7 @@ class Decision:
 class SignificanceDetector:
     half_life: float = 72.0
     """Windows after which an observation weighs half as much in the baseline."""
-    threshold: float = 3.0
+    threshold: float = 4.0
     """Score at which a window alerts."""
     beta: float = 1.0
     """Noise floor, in counts, added to the deviation and used as the least baseline."""

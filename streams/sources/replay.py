@@ -12,6 +12,7 @@ from typing import TextIO
 
 from aiokafka import AIOKafkaProducer
 
+from streams.pipeline.topics import ensure_topics
 from streams.settings import Settings
 from streams.sources.files import FileRecord, iter_records
 
@@ -63,6 +64,7 @@ async def send_records(
     progress: Progress | None = None,
     errors: TextIO = sys.stderr,
 ) -> ReplayReport:
+    await ensure_topics(settings)  # the worker may not have created them yet
     report = ReplayReport()
     started = time.monotonic()
     producer = producer_for(settings)

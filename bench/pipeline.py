@@ -1,0 +1,514 @@
+"""End-to-end throughput and latency of the real pipeline on a real Kafka broker.
+
+    python bench/pipeline.py --items 50000
+
+Generates the sample feed, starts ``python -m streams worker`` on fresh topics, produces
+every item at full speed and polls the worker's /metrics until every record is received
+and every signal hit is accounted for. Then, by default, reads the same raw topic with a
+plain aiokafka consumer (decode + count, no Faust) as a baseline: absolute figures depend
+on the machine and its neighbours, the pipeline/baseline ratio much less so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.request import urlopen
+
+import orjson
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from streams.kafka_local import KafkaSetupError, LocalKafka
+from streams.settings import Settings
+from streams.sources.replay import producer_for
+from streams.sources.samplefeed import FeedSpec, generate
+
+REPO = Path(__file__).resolve().parents[1]
+POLL_SECONDS = 0.1
+LATENCY = "watchfloor_processing_latency_seconds"
+
+Record = tuple[bytes, bytes]  # (key, value), encoded before any clock starts
+Samples = list[tuple[str, dict[str, str], float]]
+
+
+# --- input ----------------------------------------------------------------------------------
+
+
+def feed_records(items: int) -> list[Record]:
+    """``items`` records of the sample feed, extended in days at its usual daily volume.
+
+    More days rather than denser days keeps the mix of background, near-miss, genuine and
+    redelivered items the same at every size, so runs of different sizes compare.
+    """
+    days = math.ceil(items / 150) + 1  # the default feed carries ~153 items a day
+    feed = generate(FeedSpec(days=days))
+    while len(feed) < items:
+        days = math.ceil(days * 1.1)
+        feed = generate(FeedSpec(days=days))
+    # Keyed by item id as `watchfloor replay` does, so redeliveries share a partition.
+    return [(str(item["id"]).encode(), orjson.dumps(item)) for item in feed[:items]]
+
+
+# --- broker ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def broker(keep: bool) -> Iterator[str]:
+    """WATCHFLOOR_KAFKA_BOOTSTRAP if set; else the project's local broker, stopped after
+    unless it was already running (someone else's) or ``keep`` asks otherwise."""
+    external = os.environ.get("WATCHFLOOR_KAFKA_BOOTSTRAP")
+    if external:
+        yield external
+        return
+    kafka = LocalKafka(Settings())
+    was_running = kafka.status().running
+    status = kafka.up()
+    try:
+        yield status.bootstrap
+    finally:
+        if not (was_running or keep):
+            kafka.down()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def bench_settings(bootstrap: str, run: str, batch_size: int | None) -> Settings:
+    """Topics and consumer group of this run alone, so no earlier data or offsets leak in."""
+    extra: dict[str, Any] = {}
+    if batch_size is not None:
+        extra["batch_size"] = batch_size
+    if watchlist := os.environ.get("WATCHFLOOR_WATCHLIST"):
+        extra["watchlist"] = Path(watchlist).resolve()  # the worker runs in another folder
+    return Settings(
+        kafka_bootstrap=bootstrap,
+        app_id=f"wf-bench-{run}",
+        topic_raw=f"bench{run}.raw",
+        topic_signals=f"bench{run}.signals",
+        topic_alerts=f"bench{run}.alerts",
+        topic_deadletter=f"bench{run}.deadletter",
+        web_port=free_port(),
+        **extra,
+    )
+
+
+async def delete_run_topics(settings: Settings, run: str) -> None:
+    """The raw topic alone holds ~1 KB per item; a shared broker should not keep it.
+    Faust's changelog topic is named after the app id, hence the match on the run id."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
+    await admin.start()
+    try:
+        ours = [t for t in await admin.list_topics() if run in t]
+        if ours:
+            await admin.delete_topics(ours)
+    finally:
+        await admin.close()
+
+
+# --- worker ---------------------------------------------------------------------------------
+
+
+class Worker:
+    """``python -m streams worker`` in a folder of its own (Faust writes ``<app_id>-data``
+    into its cwd), with its log beside it."""
+
+    def __init__(self, settings: Settings, folder: Path) -> None:
+        self.settings = settings
+        self.log = folder / "worker.log"
+        self._out = self.log.open("wb")
+        env = {**os.environ, **_env(settings)}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streams", "worker"],
+            cwd=folder,
+            env=env,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+        )
+
+    def samples(self) -> Samples:
+        url = f"http://127.0.0.1:{self.settings.web_port}/metrics"
+        with urlopen(url, timeout=5) as resp:
+            text = resp.read().decode()
+        return [
+            (s.name, s.labels, s.value)
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        ]
+
+    def wait_for(self, what: str, ready: Callable[[Samples], bool], timeout: float) -> Samples:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            with suppress(OSError):
+                samples = self.samples()
+                if ready(samples):
+                    return samples
+            time.sleep(POLL_SECONDS)
+        raise BenchError(f"timed out after {timeout:.0f}s waiting for {what}\n{self.tail()}")
+
+    def check_alive(self) -> None:
+        if self.proc.poll() is not None:
+            raise BenchError(f"worker exited with {self.proc.returncode}:\n{self.tail()}")
+
+    def rss_peak_mib(self) -> float | None:
+        """VmHWM: the most resident memory the worker ever had, read before it stops."""
+        with suppress(OSError):
+            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        return None
+
+    def tail(self, lines: int = 20) -> str:
+        text = self.log.read_text(errors="replace").splitlines()[-lines:]
+        return "\n".join("  " + line for line in text)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._out.close()
+
+
+class BenchError(Exception):
+    """The run cannot give a trustworthy figure; the message says why."""
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    return {
+        f"WATCHFLOOR_{name.upper()}": str(value)
+        for name, value in settings.model_dump(exclude_none=True).items()
+    }
+
+
+# --- metrics --------------------------------------------------------------------------------
+
+
+def total(samples: Samples, name: str) -> float:
+    """Sum over all label sets, e.g. every signal of ``watchfloor_signal_hits_total``."""
+    return sum(value for n, _, value in samples if n == name)
+
+
+def rebalanced(samples: Samples) -> bool:
+    """Partitions assigned and recovered: records sent now are consumed at once, so the
+    timed run does not include the worker's start-up."""
+    return (
+        total(samples, "faust_rebalance_done_latency_count") >= 1
+        and total(samples, "faust_total_rebalances") <= 0
+        and total(samples, "faust_total_rebalances_recovering") <= 0
+    )
+
+
+@dataclass(frozen=True)
+class Accounting:
+    received: float
+    ingested: float
+    deadlettered: float
+    hits: float
+    counted: float
+    duplicates: float
+    late: float
+    alerts: float
+
+    @classmethod
+    def of(cls, samples: Samples) -> Accounting:
+        return cls(
+            received=total(samples, "watchfloor_records_received_total"),
+            ingested=total(samples, "watchfloor_items_ingested_total"),
+            deadlettered=total(samples, "watchfloor_items_deadlettered_total"),
+            hits=total(samples, "watchfloor_signal_hits_total"),
+            counted=total(samples, "watchfloor_hits_counted_total"),
+            duplicates=total(samples, "watchfloor_duplicates_dropped_total"),
+            late=total(samples, "watchfloor_late_events_total"),
+            alerts=total(samples, "watchfloor_alerts_emitted_total"),
+        )
+
+    def complete(self, items: int) -> bool:
+        return (
+            self.received == items
+            and self.ingested + self.deadlettered == items
+            and self.counted + self.duplicates + self.late == self.hits
+        )
+
+
+@dataclass(frozen=True)
+class Quantile:
+    value: float
+    lower: float  # the bucket it was interpolated in: the value is no more precise
+    upper: float
+
+
+def histogram_quantile(q: float, samples: Samples, name: str) -> Quantile | None:
+    """Like PromQL's histogram_quantile: find the bucket holding rank q·count and
+    interpolate linearly inside it (lower bound 0 for the first bucket); a rank in the
+    +Inf bucket gives the highest finite bound."""
+    buckets = sorted(
+        (float(labels["le"]), value) for n, labels, value in samples if n == f"{name}_bucket"
+    )
+    if not buckets or buckets[-1][1] == 0:
+        return None
+    rank = q * buckets[-1][1]
+    lower, below = 0.0, 0.0
+    for upper, cumulative in buckets:
+        if cumulative >= rank:
+            if math.isinf(upper):
+                return Quantile(lower, lower, upper)
+            value = lower + (upper - lower) * (rank - below) / (cumulative - below)
+            return Quantile(value, lower, upper)
+        lower, below = upper, cumulative
+    return Quantile(lower, lower, math.inf)
+
+
+# --- produce and wait -----------------------------------------------------------------------
+
+
+async def produce(settings: Settings, records: list[Record]) -> tuple[float, float]:
+    """Send every record as fast as the project's producer settings allow.
+
+    Returns (t0, t_acked) on the monotonic clock: t0 just before the first send (producer
+    already connected), t_acked once the broker acknowledged the last record.
+    """
+    producer = producer_for(settings)
+    await producer.start()
+    try:
+        t0 = time.monotonic()
+        pending = []
+        for key, value in records:
+            pending.append(await producer.send(settings.topic_raw, value=value, key=key))
+            if len(pending) >= 10_000:  # bounded memory of futures, as send_records does
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+        return t0, time.monotonic()
+    finally:
+        await producer.stop()
+
+
+def wait_accounted(worker: Worker, items: int, t0: float, timeout: float) -> tuple[float, Samples]:
+    """Poll /metrics until every record is in and every hit is counted, dropped as a
+    duplicate or late; returns the monotonic time the first complete scrape came back."""
+    deadline = t0 + timeout
+    shown = 0.0
+    seen = Accounting.of([])
+    while time.monotonic() < deadline:
+        worker.check_alive()
+        with suppress(OSError):
+            samples = worker.samples()
+            now = time.monotonic()
+            seen = Accounting.of(samples)
+            if seen.complete(items) and _confirmed(worker, seen):
+                return now, samples
+        if time.monotonic() - shown >= 1.0:
+            shown = time.monotonic()
+            _progress(seen, items, shown - t0)
+        time.sleep(POLL_SECONDS)
+    raise BenchError(
+        f"accounting incomplete after {timeout:.0f}s: {seen}\nworker log tail:\n{worker.tail()}"
+    )
+
+
+def _confirmed(worker: Worker, seen: Accounting) -> bool:
+    """A hit's counter moves just after its record's, so one scrape can catch an item's
+    first hit counted and its second not yet matched. An identical next scrape rules
+    that out; the time of the first one stands."""
+    time.sleep(POLL_SECONDS)
+    return Accounting.of(worker.samples()) == seen
+
+
+def _progress(seen: Accounting, items: int, elapsed: float) -> None:
+    accounted = seen.counted + seen.duplicates + seen.late
+    print(
+        f"  {elapsed:6.1f}s  received {seen.received:,.0f}/{items:,}  "
+        f"hits accounted {accounted:,.0f}/{seen.hits:,.0f}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+# --- baseline -------------------------------------------------------------------------------
+
+
+async def baseline(settings: Settings, items: int, timeout: float) -> float:
+    """Seconds a plain consumer takes to read and orjson-decode the raw topic: the floor any
+    Kafka consumer in Python pays, measured on the same machine in the same minute."""
+    # No group (group_id None): all partitions are read without a join, so the clock times
+    # reading alone.
+    consumer = AIOKafkaConsumer(
+        settings.topic_raw,
+        bootstrap_servers=settings.bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        count = 0
+        started = time.monotonic()
+        while count < items:
+            if time.monotonic() - started > timeout:
+                raise BenchError(f"baseline read {count:,}/{items:,} records in {timeout:.0f}s")
+            batches = await consumer.getmany(timeout_ms=500, max_records=10_000)
+            for records in batches.values():
+                for record in records:
+                    orjson.loads(record.value or b"null")
+                    count += 1
+        return time.monotonic() - started
+    finally:
+        await consumer.stop()
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Result:
+    items: int
+    seconds: float
+    produce_seconds: float
+    samples: Samples
+    rss_mib: float | None
+
+    @property
+    def rate(self) -> float:
+        return self.items / self.seconds
+
+
+def report(result: Result, settings: Settings) -> None:
+    acc = Accounting.of(result.samples)
+    p50 = histogram_quantile(0.50, result.samples, LATENCY)
+    p99 = histogram_quantile(0.99, result.samples, LATENCY)
+    observed = total(result.samples, f"{LATENCY}_count")
+    rss = f"{result.rss_mib:,.1f} MiB (VmHWM)" if result.rss_mib is not None else "n/a"
+    lines = [
+        f"pipeline: {settings.bootstrap}, {settings.partitions} partition(s), "
+        f"batch size {settings.batch_size}, batch within {settings.batch_within}s",
+        f"  items            {result.items:,}",
+        f"  seconds          {result.seconds:.2f}  (first send → all accounted; "
+        f"polled every {POLL_SECONDS}s)",
+        f"  end-to-end       {result.rate:,.0f} items/s",
+        f"  produce only     {result.items / result.produce_seconds:,.0f} items/s  "
+        f"({result.produce_seconds:.2f}s to acks=all of the last record)",
+        f"  latency p50      {_quantile(p50)}",
+        f"  latency p99      {_quantile(p99)}",
+        f"                   (raw record's broker timestamp → hit counted, {observed:,.0f} hits;",
+        "                   quantiles from the histogram buckets, linearly interpolated",
+        "                   like PromQL's histogram_quantile)",
+        f"  worker RSS peak  {rss}",
+        f"  signal hits      {acc.hits:,.0f}  (counted {acc.counted:,.0f}, duplicates "
+        f"{acc.duplicates:,.0f}, late {acc.late:,.0f})",
+        f"  alerts           {acc.alerts:,.0f}",
+        f"  dead-lettered    {acc.deadlettered:,.0f}",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def report_baseline(result: Result, seconds: float) -> None:
+    rate = result.items / seconds
+    print(
+        "baseline: plain aiokafka consumer, orjson-decode and count, no Faust, same raw topic, "
+        "worker stopped\n"
+        f"  items/s          {rate:,.0f}  ({seconds:.2f}s)\n"
+        f"  ratio            {result.rate / rate:.3f}  (pipeline end-to-end / baseline)",
+        flush=True,
+    )
+
+
+def _quantile(value: Quantile | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value.value:.3f}s  (bucket {value.lower:g}–{value.upper:g}s)"
+
+
+# --- main -----------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace, bootstrap: str) -> int:
+    print(f"generating {args.items:,} sample-feed items ...", file=sys.stderr, flush=True)
+    records = feed_records(args.items)
+    run_id = uuid.uuid4().hex[:8]
+    settings = bench_settings(bootstrap, run_id, args.batch_size)
+    try:
+        result = run_pipeline(settings, records, args.timeout)
+        report(result, settings)
+        if args.baseline:
+            report_baseline(result, asyncio.run(baseline(settings, args.items, args.timeout)))
+    finally:
+        asyncio.run(delete_run_topics(settings, run_id))
+    return 0
+
+
+def run_pipeline(settings: Settings, records: list[Record], timeout: float) -> Result:
+    worker = Worker(settings, Path(tempfile.mkdtemp(prefix="watchfloor-bench-")))
+    try:
+        worker.wait_for("the worker's /metrics", lambda _: True, timeout=60)
+        worker.wait_for("the worker's partition assignment", rebalanced, timeout=60)
+        print(f"producing to {settings.topic_raw} ...", file=sys.stderr, flush=True)
+        t0, t_acked = asyncio.run(produce(settings, records))
+        t_end, samples = wait_accounted(worker, len(records), t0, timeout)
+        return Result(len(records), t_end - t0, t_acked - t0, samples, worker.rss_peak_mib())
+    finally:
+        worker.stop()
+        print(f"worker log: {worker.log}", file=sys.stderr, flush=True)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=50_000, help="records to send")
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="WATCHFLOOR_BATCH_SIZE of the worker"
+    )
+    parser.add_argument(
+        "--no-baseline", dest="baseline", action="store_false", help="skip the baseline"
+    )
+    parser.add_argument(
+        "--keep-broker", action="store_true", help="leave a local broker started here running"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds from the first send to full count"
+    )
+    args = parser.parse_args(argv)
+    if args.items < 1:
+        parser.error("--items must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        with broker(args.keep_broker) as bootstrap:
+            return run(args, bootstrap)
+    except KafkaSetupError as exc:
+        print(
+            f"bench: {exc}\n(or point WATCHFLOOR_KAFKA_BOOTSTRAP at a running broker)",
+            file=sys.stderr,
+        )
+        return 2
+    except BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

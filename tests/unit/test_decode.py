@@ -1,0 +1,53 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from streams.models import RawItem
+from streams.sources.decode import Rejection, decode_item
+
+GOOD = b'{"id": "a", "title": "t", "published_at": "2026-05-01T10:00:00+02:00", "extra": [1]}'
+
+
+def test_valid_item_keeps_unknown_fields() -> None:
+    item = decode_item(GOOD)
+    assert isinstance(item, RawItem)
+    assert item.model_extra == {"extra": [1]}
+    assert item.published_at.timestamp() == 1777622400.0
+
+
+@pytest.mark.parametrize(
+    ("value", "reason", "error"),
+    [
+        (b"", "invalid_json", "empty record"),
+        (b"{", "invalid_json", "not JSON"),
+        (b'{"id": "\xff"}', "invalid_utf8", "invalid UTF-8 at byte 8"),
+        (b"[1]", "not_an_object", "JSON object"),
+        (b'{"id": "a", "title": "t"}', "validation_failed", "published_at: Field required"),
+        (
+            b'{"id": "a", "title": "t", "published_at": "2026-05-01T10:00:00"}',
+            "validation_failed",
+            "published_at: Input should have timezone info",
+        ),
+        (
+            b'{"id": "a", "title": "t", "published_at": "2026-05-01T10:00:00Z", "importance": 11}',
+            "validation_failed",
+            "importance: Input should be less than or equal to 10",
+        ),
+        (b"[" * 5000 + b"]" * 5000, "invalid_json", "recursion limit"),
+    ],
+)
+def test_rejections_name_reason_and_field(value: bytes, reason: str, error: str) -> None:
+    rejection = decode_item(value)
+    assert isinstance(rejection, Rejection)
+    assert rejection.reason == reason
+    assert error in rejection.error
+
+
+def test_oversize_record_is_refused_before_parsing() -> None:
+    rejection = decode_item(GOOD, max_bytes=10)
+    assert isinstance(rejection, Rejection) and rejection.reason == "too_large"
+
+
+@given(st.binary(max_size=200))
+def test_any_bytes_give_an_item_or_a_rejection(value: bytes) -> None:
+    assert isinstance(decode_item(value), RawItem | Rejection)
