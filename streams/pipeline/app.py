@@ -25,6 +25,7 @@ from faust.sensors.prometheus import setup_prometheus_sensors
 from prometheus_client import CollectorRegistry
 from pydantic import TypeAdapter, ValidationError
 
+from streams.codec import encode
 from streams.detect.engine import Detection, HitOutcome
 from streams.detect.processor import DetectProcessor, OpenKeys
 from streams.models import DeadLetter, SignalHit, SignalRecord, WatermarkTick
@@ -124,9 +125,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         )
         metrics.items_deadlettered.labels(rejection.reason).inc()
         log.debug("dead-lettered", extra={"reason": rejection.reason, "offset": msg.offset})
-        return await deadletter_topic.send(
-            key=msg.key, value=record.model_dump_json().encode(), force=True
-        )
+        return await deadletter_topic.send(key=msg.key, value=encode(record), force=True)
 
     async def ingest_batch(events: list[faust.EventT], watermark: float) -> float:
         """Decode and validate raw items, match every signal in one pass, emit hits."""
@@ -142,13 +141,11 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
             for hit in item_hits(matcher, item, event.message.timestamp, watermark):
                 metrics.signal_hits.labels(hit.signal_id).inc()
                 pending.append(
-                    await signals_topic.send(
-                        key=hit.key.encode(), value=hit.model_dump_json().encode(), force=True
-                    )
+                    await signals_topic.send(key=hit.key.encode(), value=encode(hit), force=True)
                 )
         if watermark > float("-inf"):
             tick = WatermarkTick(watermark=datetime.fromtimestamp(watermark, UTC))
-            body = tick.model_dump_json().encode()
+            body = encode(tick)
             for partition in range(settings.partitions):
                 sent = await signals_topic.send(value=body, partition=partition, force=True)
                 pending.append(sent)
@@ -182,9 +179,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                 "alert", extra={"alert_id": alert.alert_id, "key": alert.key, "count": alert.count}
             )
             sends.append(
-                await alerts_topic.send(
-                    key=alert.key.encode(), value=alert.model_dump_json().encode(), force=True
-                )
+                await alerts_topic.send(key=alert.key.encode(), value=encode(alert), force=True)
             )
         # Alerts first, state second: a crash in between repeats an alert, never loses one.
         await asyncio.gather(*sends)
