@@ -15,6 +15,7 @@ from typing import Annotated
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -40,16 +41,14 @@ def _check_term(term: str) -> str:
     return term
 
 
+Term = Annotated[str, AfterValidator(_check_term)]
+
+
 class TermGroup(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, description="What the group stands for, shown in docs.")
-    terms: list[str] = Field(min_length=1)
-
-    @field_validator("terms")
-    @classmethod
-    def _terms_are_words(cls, terms: list[str]) -> list[str]:
-        return [_check_term(t) for t in terms]
+    terms: list[Term] = Field(min_length=1)
 
 
 class Signal(BaseModel):
@@ -58,16 +57,11 @@ class Signal(BaseModel):
     id: SignalId
     description: str = ""
     all_of: list[TermGroup] = Field(min_length=1)
-    exclude: list[str] = Field(default_factory=list)
+    exclude: list[Term] = Field(default_factory=list)
     regions: list[str] | None = Field(
         default=None, description="Only items from these regions (names or slugs)."
     )
     min_importance: int | None = Field(default=None, ge=1, le=10)
-
-    @field_validator("exclude")
-    @classmethod
-    def _exclude_are_words(cls, terms: list[str]) -> list[str]:
-        return [_check_term(t) for t in terms]
 
     @property
     def region_slugs(self) -> frozenset[str] | None:
