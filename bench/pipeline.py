@@ -15,35 +15,30 @@ import argparse
 import asyncio
 import math
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.request import urlopen
 
 import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
-from prometheus_client.parser import text_string_to_metric_families
 
 from streams.kafka_local import KafkaSetupError, LocalKafka
 from streams.settings import Settings
 from streams.sources.replay import producer_for
 from streams.sources.samplefeed import FeedSpec, generate
+from streams.worker_process import Samples, WorkerError, WorkerProcess, free_port, total
 
-REPO = Path(__file__).resolve().parents[1]
 POLL_SECONDS = 0.1
 LATENCY = "watchfloor_processing_latency_seconds"
 
 Record = tuple[bytes, bytes]  # (key, value), encoded before any clock starts
-Samples = list[tuple[str, dict[str, str], float]]
 
 
 # --- input ----------------------------------------------------------------------------------
@@ -85,12 +80,6 @@ def broker(keep: bool) -> Iterator[str]:
             kafka.down()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def bench_settings(bootstrap: str, run: str, batch_size: int | None) -> Settings:
     """Topics and consumer group of this run alone, so no earlier data or offsets leak in."""
     extra: dict[str, Any] = {}
@@ -123,92 +112,11 @@ async def delete_run_topics(settings: Settings, run: str) -> None:
         await admin.close()
 
 
-# --- worker ---------------------------------------------------------------------------------
-
-
-class Worker:
-    """``python -m streams worker`` in a folder of its own (Faust writes ``<app_id>-data``
-    into its cwd), with its log beside it."""
-
-    def __init__(self, settings: Settings, folder: Path) -> None:
-        self.settings = settings
-        self.log = folder / "worker.log"
-        self._out = self.log.open("wb")
-        env = {**os.environ, **_env(settings)}
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streams", "worker"],
-            cwd=folder,
-            env=env,
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-        )
-
-    def samples(self) -> Samples:
-        url = f"http://127.0.0.1:{self.settings.web_port}/metrics"
-        with urlopen(url, timeout=5) as resp:
-            text = resp.read().decode()
-        return [
-            (s.name, s.labels, s.value)
-            for family in text_string_to_metric_families(text)
-            for s in family.samples
-        ]
-
-    def wait_for(self, what: str, ready: Callable[[Samples], bool], timeout: float) -> Samples:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.check_alive()
-            with suppress(OSError):
-                samples = self.samples()
-                if ready(samples):
-                    return samples
-            time.sleep(POLL_SECONDS)
-        raise BenchError(f"timed out after {timeout:.0f}s waiting for {what}\n{self.tail()}")
-
-    def check_alive(self) -> None:
-        if self.proc.poll() is not None:
-            raise BenchError(f"worker exited with {self.proc.returncode}:\n{self.tail()}")
-
-    def rss_peak_mib(self) -> float | None:
-        """VmHWM: the most resident memory the worker ever had, read before it stops."""
-        with suppress(OSError):
-            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        return None
-
-    def tail(self, lines: int = 20) -> str:
-        text = self.log.read_text(errors="replace").splitlines()[-lines:]
-        return "\n".join("  " + line for line in text)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._out.close()
-
-
 class BenchError(Exception):
     """The run cannot give a trustworthy figure; the message says why."""
 
 
-def _env(settings: Settings) -> dict[str, str]:
-    return {
-        f"WATCHFLOOR_{name.upper()}": str(value)
-        for name, value in settings.model_dump(exclude_none=True).items()
-    }
-
-
 # --- metrics --------------------------------------------------------------------------------
-
-
-def total(samples: Samples, name: str) -> float:
-    """Sum over all label sets, e.g. every signal of ``watchfloor_signal_hits_total``."""
-    return sum(value for n, _, value in samples if n == name)
 
 
 def rebalanced(samples: Samples) -> bool:
@@ -306,7 +214,9 @@ async def produce(settings: Settings, records: list[Record]) -> tuple[float, flo
         await producer.stop()
 
 
-def wait_accounted(worker: Worker, items: int, t0: float, timeout: float) -> tuple[float, Samples]:
+def wait_accounted(
+    worker: WorkerProcess, items: int, t0: float, timeout: float
+) -> tuple[float, Samples]:
     """Poll /metrics until every record is in and every hit is counted, dropped as a
     duplicate or late; returns the monotonic time the first complete scrape came back."""
     deadline = t0 + timeout
@@ -329,7 +239,7 @@ def wait_accounted(worker: Worker, items: int, t0: float, timeout: float) -> tup
     )
 
 
-def _confirmed(worker: Worker, seen: Accounting) -> bool:
+def _confirmed(worker: WorkerProcess, seen: Accounting) -> bool:
     """A hit's counter moves just after its record's, so one scrape can catch an item's
     first hit counted and its second not yet matched. An identical next scrape rules
     that out; the time of the first one stands."""
@@ -460,7 +370,8 @@ def run(args: argparse.Namespace, bootstrap: str) -> int:
 
 
 def run_pipeline(settings: Settings, records: list[Record], timeout: float) -> Result:
-    worker = Worker(settings, Path(tempfile.mkdtemp(prefix="watchfloor-bench-")))
+    folder = Path(tempfile.mkdtemp(prefix="watchfloor-bench-"))
+    worker = WorkerProcess(settings, folder / "worker.log", cwd=folder)
     try:
         worker.wait_for("the worker's /metrics", lambda _: True, timeout=60)
         worker.wait_for("the worker's partition assignment", rebalanced, timeout=60)
@@ -505,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    except BenchError as exc:
+    except (BenchError, WorkerError) as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
 

@@ -24,6 +24,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     config = logging_config(settings.log_level)
     logging.config.dictConfig(config)
     asyncio.run(ensure_topics(settings))
+    settings.home.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     wf = create_app(settings)
     worker = faust.Worker(wf.app, loglevel=settings.log_level, quiet=True, logging_config=config)
     worker.execute_from_commandline()  # runs until SIGINT/SIGTERM, then exits the process

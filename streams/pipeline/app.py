@@ -62,6 +62,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         settings.app_id,
         broker=[f"kafka://{hp.strip()}" for hp in settings.bootstrap.split(",")],
         store="memory://",
+        # Beside the local broker's files, not in whatever folder the worker started in.
+        datadir=str(settings.home / f"{settings.app_id}-data"),
         autodiscover=False,
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,

@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.request import urlopen
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from prometheus_client.parser import text_string_to_metric_families
 
 from streams.kafka_local import LocalKafka
 from streams.settings import Settings
-from tests.conftest import free_port
+from streams.worker_process import Samples, WorkerError, WorkerProcess, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -70,77 +66,34 @@ def settings(bootstrap: str) -> Settings:
     return fresh_settings(bootstrap)
 
 
-class WorkerProcess:
-    """``watchfloor worker`` as a child process, with its metrics one call away."""
-
-    def __init__(self, settings: Settings, log: Path) -> None:
-        env = {**os.environ, **_env(settings)}
-        self.settings = settings
-        self.log = log
-        self._out = log.open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streams", "worker"],
-            cwd=REPO,
-            env=env,
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-        )
-
-    def metrics(self) -> dict[str, float]:
-        """Sample name (with labels) → value, e.g. ``watchfloor_items_ingested_total``."""
-        url = f"http://127.0.0.1:{self.settings.web_port}/metrics"
-        with urlopen(url, timeout=5) as resp:
-            text = resp.read().decode()
-        samples = {}
-        for family in text_string_to_metric_families(text):
-            for s in family.samples:
-                labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
-                samples[f"{s.name}{{{labels}}}" if labels else s.name] = s.value
-        return samples
-
-    def wait_until(self, check: str, predicate: object, timeout: float = 90.0) -> dict[str, float]:
-        """Poll metrics until ``predicate(metrics)`` holds; fail with the log tail if not."""
-        deadline = time.monotonic() + timeout
-        last: dict[str, float] = {}
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"worker exited with {self.proc.returncode}:\n{self.tail()}")
-            try:
-                last = self.metrics()
-            except OSError:
-                last = {}
-            if last and predicate(last):  # type: ignore[operator]
-                return last
-            time.sleep(0.5)
-        pytest.fail(f"timed out waiting for {check}; metrics {last}\n{self.tail()}")
-
-    def tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._out.close()
-
-
-def _env(settings: Settings) -> dict[str, str]:
+def as_dict(samples: Samples) -> dict[str, float]:
+    """Sample name with its labels → value, e.g. ``x_total{reason="invalid_json"}``."""
     out = {}
-    for name, value in settings.model_dump(exclude_none=True).items():
-        out[f"WATCHFLOOR_{name.upper()}"] = str(value)
+    for name, labels, value in samples:
+        shown = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+        out[f"{name}{{{shown}}}" if shown else name] = value
     return out
+
+
+class Worker(WorkerProcess):
+    """A worker process whose waits fail the test (with the log tail) instead of raising."""
+
+    def wait_until(
+        self, check: str, predicate: Callable[[dict[str, float]], bool], timeout: float = 90.0
+    ) -> dict[str, float]:
+        try:
+            samples = self.wait_for(check, lambda s: predicate(as_dict(s)), timeout, poll=0.5)
+        except WorkerError as exc:
+            pytest.fail(str(exc))
+        return as_dict(samples)
 
 
 @pytest.fixture
 def worker_factory(tmp_path: Path) -> Iterator[object]:
-    started: list[WorkerProcess] = []
+    started: list[Worker] = []
 
-    def start(settings: Settings) -> WorkerProcess:
-        worker = WorkerProcess(settings, tmp_path / f"worker-{len(started)}.log")
+    def start(settings: Settings) -> Worker:
+        worker = Worker(settings, tmp_path / f"worker-{len(started)}.log", cwd=tmp_path)
         started.append(worker)
         worker.wait_until("the worker's /metrics", lambda m: True, timeout=60)
         return worker

@@ -15,17 +15,12 @@ import pytest
 
 from streams.kafka_local import KafkaSetupError, LocalKafka, run_kafka_command
 from streams.settings import Settings
+from streams.worker_process import free_port
 
 pytestmark = pytest.mark.integration
 needs_jvm = pytest.mark.skipif(
     shutil.which("java") is None or shutil.which("mvn") is None, reason="needs java and mvn"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def local_settings(home: Path) -> Settings:

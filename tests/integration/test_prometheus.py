@@ -28,7 +28,7 @@ import yaml
 from prometheus_client import CollectorRegistry, start_http_server
 
 from streams.pipeline.metrics import Metrics
-from tests.conftest import free_port
+from streams.worker_process import free_port
 
 pytestmark = pytest.mark.integration
 

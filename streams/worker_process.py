@@ -1,0 +1,126 @@
+"""``watchfloor worker`` as a child process, watched through its /metrics.
+
+The integration tests and the benchmarks drive a real worker this way: configured only by
+``WATCHFLOOR_*`` variables, as an operator would, and observed only through the metrics an
+operator's Prometheus would scrape.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from pathlib import Path
+from urllib.request import urlopen
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from streams.settings import Settings
+
+__all__ = [
+    "Samples",
+    "WorkerError",
+    "WorkerProcess",
+    "free_port",
+    "settings_env",
+    "total",
+]
+
+Samples = list[tuple[str, dict[str, str], float]]
+"""Every sample of a scrape: (name, labels, value)."""
+
+
+class WorkerError(Exception):
+    """The worker died or did not get where it was awaited; the message has its log tail."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that makes a new process read exactly these settings."""
+    return {
+        f"WATCHFLOOR_{name.upper()}": str(value)
+        for name, value in settings.model_dump(exclude_none=True).items()
+    }
+
+
+def total(samples: Samples, name: str) -> float:
+    """Sum over all label sets, e.g. every signal of ``watchfloor_signal_hits_total``."""
+    return sum(value for n, _, value in samples if n == name)
+
+
+class WorkerProcess:
+    def __init__(self, settings: Settings, log: Path, cwd: Path | None = None) -> None:
+        self.settings = settings
+        self.log = log
+        self._out = log.open("wb")
+        env = {**os.environ, **settings_env(settings)}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streams", "worker"],
+            cwd=cwd,
+            env=env,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+        )
+
+    def samples(self) -> Samples:
+        url = f"http://127.0.0.1:{self.settings.web_port}/metrics"
+        with urlopen(url, timeout=5) as resp:
+            text = resp.read().decode()
+        return [
+            (s.name, s.labels, s.value)
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        ]
+
+    def wait_for(
+        self, what: str, ready: Callable[[Samples], bool], timeout: float, poll: float = 0.1
+    ) -> Samples:
+        """Scrape until ``ready(samples)`` holds; raise ``WorkerError`` if it never does."""
+        deadline = time.monotonic() + timeout
+        samples: Samples = []
+        while time.monotonic() < deadline:
+            self.check_alive()
+            with suppress(OSError):  # not listening yet
+                samples = self.samples()
+                if ready(samples):
+                    return samples
+            time.sleep(poll)
+        raise WorkerError(
+            f"timed out after {timeout:.0f}s waiting for {what}; last scrape "
+            f"{[s for s in samples if s[0].startswith('watchfloor_')]}\n{self.tail()}"
+        )
+
+    def check_alive(self) -> None:
+        if self.proc.poll() is not None:
+            raise WorkerError(f"worker exited with {self.proc.returncode}:\n{self.tail()}")
+
+    def rss_peak_mib(self) -> float | None:
+        """VmHWM: the most resident memory the worker ever had, read before it stops."""
+        with suppress(OSError):
+            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        return None
+
+    def tail(self, lines: int = 30) -> str:
+        text = self.log.read_text(errors="replace").splitlines()[-lines:]
+        return "\n".join("  " + line for line in text)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._out.close()
