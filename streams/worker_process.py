@@ -26,6 +26,7 @@ __all__ = [
     "WorkerError",
     "WorkerProcess",
     "free_port",
+    "scrape",
     "settings_env",
     "total",
 ]
@@ -52,6 +53,17 @@ def settings_env(settings: Settings) -> dict[str, str]:
     }
 
 
+def scrape(port: int, host: str = "127.0.0.1") -> Samples:
+    """One scrape of a worker's /metrics; raises ``OSError`` while it is not listening."""
+    with urlopen(f"http://{host}:{port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    return [
+        (s.name, s.labels, s.value)
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    ]
+
+
 def total(samples: Samples, name: str) -> float:
     """Sum over all label sets, e.g. every signal of ``watchfloor_signal_hits_total``."""
     return sum(value for n, _, value in samples if n == name)
@@ -72,14 +84,7 @@ class WorkerProcess:
         )
 
     def samples(self) -> Samples:
-        url = f"http://127.0.0.1:{self.settings.web_port}/metrics"
-        with urlopen(url, timeout=5) as resp:
-            text = resp.read().decode()
-        return [
-            (s.name, s.labels, s.value)
-            for family in text_string_to_metric_families(text)
-            for s in family.samples
-        ]
+        return scrape(self.settings.web_port)
 
     def wait_for(
         self, what: str, ready: Callable[[Samples], bool], timeout: float, poll: float = 0.1

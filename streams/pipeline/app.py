@@ -78,22 +78,13 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         # acknowledged; after an agent crash that wait never ends and the worker hangs.
         # Unacknowledged offsets are not committed either way, so nothing is lost.
         stream_wait_empty=False,
-        # The detect agent alone writes the table; keys go where the signals topic's
-        # partitioner sends them (one obvious partition per key, even for batched writes).
-        table_standby_replicas=0,
     )
     setup_prometheus_sensors(app, registry=registry, name_prefix="faust")
 
     def topic(name: str) -> faust.TopicT:
+        # Created beforehand by `ensure_topics`; records are bytes we encode ourselves.
         return app.topic(
-            name,
-            key_type=bytes,
-            value_type=bytes,
-            key_serializer="raw",
-            value_serializer="raw",
-            partitions=settings.partitions,
-            replicas=settings.replication_factor,
-            internal=True,  # declare (create) it with our partition count if missing
+            name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
         )
 
     raw_topic = topic(settings.topic_raw)
