@@ -32,7 +32,8 @@ class Settings(BaseSettings):
     )
     home: Path = Field(
         default=Path(".watchfloor"),
-        description="Folder for the local broker's jars, data and logs (git-ignored).",
+        description="Folder for the local broker's jars, data and logs, and the worker's "
+        "Faust data (git-ignored).",
     )
 
     # --- Topics ------------------------------------------------------------------------
