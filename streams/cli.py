@@ -1,4 +1,4 @@
-"""The ``watchfloor`` command: worker, replay, alerts, kafka, schemas, sample, watchlist."""
+"""The ``watchfloor`` command line: one subcommand per job (worker, replay, alerts, ...)."""
 
 from __future__ import annotations
 
@@ -102,6 +102,22 @@ def _watchlist(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _detectors(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.detect.detectors.reference import reference_markdown
+
+    text = reference_markdown()
+    if not args.write_docs:
+        print(text, end="")
+        return 0
+    path = Path(args.write_docs)
+    doc = path.read_text(encoding="utf-8")
+    begin, end = "<!-- detectors:begin -->\n", "<!-- detectors:end -->"
+    head, tail = doc[: doc.index(begin) + len(begin)], doc[doc.index(end) :]
+    path.write_text(head + text + tail, encoding="utf-8")
+    print(f"detectors: wrote the reference into {path}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="watchfloor",
@@ -139,6 +155,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=".watchfloor/sample-feed.jsonl")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--days", type=int, default=28)
+    p = command("detectors", _detectors, "Print the parameter reference of every detector.")
+    p.add_argument(
+        "--write-docs",
+        nargs="?",
+        const="docs/detection.md",
+        default=None,
+        metavar="PATH",
+        help="write it between the markers of PATH (default: docs/detection.md)",
+    )
     p = command("watchlist", _watchlist, "Validate a watchlist file (default: the bundled one).")
     p.add_argument("path", nargs="?", default=None)
     return parser

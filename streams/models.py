@@ -93,12 +93,13 @@ class Evidence(BaseModel):
 
 
 class DetectorInfo(BaseModel):
-    name: NonEmpty
+    name: NonEmpty = Field(description="The detector's name on its signal (its kind unless named).")
+    kind: NonEmpty = Field(description="Which detector of the library decided.")
     params: dict[str, float | int | str | bool]
 
 
 class Alert(BaseModel):
-    """A detected spike for one key and one closed event-time window on ``osint.alerts``."""
+    """A detector's alert for one key and one closed event-time window on ``osint.alerts``."""
 
     alert_id: NonEmpty = Field(description="Derived from detector, key and window: stable.")
     signal_id: NonEmpty
@@ -109,8 +110,14 @@ class Alert(BaseModel):
     count: int = Field(ge=0, description="Distinct items in the window.")
     baseline: float = Field(ge=0, description="Expected count learned from earlier windows.")
     score: float
-    severity: Literal["warning", "critical"]
+    severity: Literal["info", "warning", "critical"] = Field(
+        description="From the score's strength, publisher diversity and importance; "
+        "see docs/detection.md."
+    )
     publishers: int = Field(ge=0, description="Distinct publishers in the window.")
+    importance: int | None = Field(
+        default=None, ge=1, le=10, description="Highest importance among the window's items."
+    )
     detector: DetectorInfo
     evidence: list[Evidence]
     generated_at: AwareDatetime

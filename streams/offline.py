@@ -33,12 +33,14 @@ class OfflineRun:
     deadlettered: Counter[str] = field(default_factory=Counter)
     outcomes: Counter[HitOutcome] = field(default_factory=Counter)
     alerts: list[Alert] = field(default_factory=list)
+    suppressed: int = 0
 
 
 def run_offline(values: Iterable[bytes], settings: Settings) -> OfflineRun:
-    matcher = Matcher(load_watchlist(settings.watchlist))
+    watchlist = load_watchlist(settings.watchlist)
+    matcher = Matcher(watchlist)
     processor = DetectProcessor(
-        Detection(detect_config(settings)), {}, OpenKeys(lambda _key: 0), matcher.version
+        Detection(detect_config(settings, watchlist)), {}, OpenKeys(lambda _key: 0), matcher.version
     )
     run = OfflineRun()
     watermark = float("-inf")
@@ -57,4 +59,5 @@ def run_offline(values: Iterable[bytes], settings: Settings) -> OfflineRun:
         processor.commit(result)
         run.outcomes.update(outcome for _, outcome in result.outcomes)
         run.alerts += result.alerts
+        run.suppressed += result.suppressed
     return run

@@ -81,21 +81,6 @@ class Settings(BaseSettings):
         gt=0,
         description="Event-time seconds after which an idle key's state is dropped.",
     )
-    detector_half_life: float = Field(
-        default=72.0, gt=0, description="EWMA half-life of the baseline, in windows."
-    )
-    detector_threshold: float = Field(
-        default=4.0, gt=0, description="Significance score at which a window alerts."
-    )
-    detector_beta: float = Field(
-        default=1.0, gt=0, description="Noise floor added to the baseline's deviation."
-    )
-    detector_min_count: int = Field(
-        default=5, ge=1, description="Fewest reports in a window that can alert."
-    )
-    detector_warmup: int = Field(
-        default=24, ge=0, description="Closed windows a key needs before it can alert."
-    )
     evidence_limit: int = Field(default=20, ge=1, description="Items kept as evidence per window.")
 
     @property

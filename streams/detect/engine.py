@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from streams.detect.detector import SignificanceDetector
+from streams.detect.detectors import Observation
+from streams.detect.severity import severity
 from streams.detect.state import KeyState, WindowAgg
+from streams.detect.suite import DetectorSuite, Fired
 from streams.detect.windows import WindowSpec
 from streams.models import Alert, DetectorInfo, Evidence, SignalHit
 
-__all__ = ["DetectConfig", "Detection", "HitOutcome", "alert_id"]
+__all__ = ["Advanced", "DetectConfig", "Detection", "HitOutcome", "alert_id"]
 
 
 class HitOutcome(enum.Enum):
@@ -32,10 +35,20 @@ class HitOutcome(enum.Enum):
 @dataclass(frozen=True, slots=True)
 class DetectConfig:
     window: WindowSpec
-    detector: SignificanceDetector
+    suites: Mapping[str, DetectorSuite]
+    """The detectors of each signal, by signal id."""
+    default: DetectorSuite
+    """For keys of signals the watchlist no longer names, until their state expires."""
     dedup_horizon: float = 7 * 86400.0
     idle_ttl: float = 30 * 86400.0
     evidence_limit: int = 20
+
+
+@dataclass(slots=True)
+class Advanced:
+    alerts: list[Alert] = field(default_factory=list)
+    suppressed: int = 0
+    """Alert decisions that the re-alert rules held back."""
 
 
 def alert_id(detector: str, key: str, start: float, end: float) -> str:
@@ -48,12 +61,15 @@ class Detection:
     def __init__(self, config: DetectConfig) -> None:
         self.config = config
 
+    def suite(self, signal_id: str) -> DetectorSuite:
+        return self.config.suites.get(signal_id, self.config.default)
+
     def new_state(self, hit: SignalHit) -> KeyState:
         return KeyState(
             key=hit.key,
             signal_id=hit.signal_id,
             region=hit.region,
-            detector=self.config.detector.initial(),
+            detectors=self.suite(hit.signal_id).initial(),
         )
 
     def add(self, state: KeyState, hit: SignalHit, watermark: float) -> HitOutcome:
@@ -81,51 +97,62 @@ class Detection:
         }
         limit = self.config.evidence_limit
         for s in starts:
-            state.windows.setdefault(s, WindowAgg()).add(hit.publisher, evidence, limit)
+            state.windows.setdefault(s, WindowAgg()).add(
+                hit.publisher, hit.importance, evidence, limit
+            )
         state.seen[hit.item_id] = ts
         state.last_event = max(state.last_event, ts)
         return HitOutcome.COUNTED
 
     def advance(
         self, state: KeyState, watermark: float, watchlist_version: str, now: datetime
-    ) -> list[Alert]:
+    ) -> Advanced:
         """Close every window the watermark has passed, scoring each exactly once."""
+        out = Advanced()
         if watermark <= state.watermark:
-            return []
+            return out
         state.watermark = watermark
-        spec, detector = self.config.window, self.config.detector
+        spec, suite = self.config.window, self.suite(state.signal_id)
         last = spec.last_closable(watermark)
         if state.closed_through is not None:
             cursor = state.closed_through + spec.step
         elif state.windows:
             cursor = min(state.windows)
         else:
-            return []
-        alerts: list[Alert] = []
+            return out
+
+        def emit(fired: list[Fired], window: WindowAgg | None) -> None:
+            for f in fired:
+                if f.permitted:
+                    out.alerts.append(self._alert(state, f, window, watchlist_version, now))
+                else:
+                    out.suppressed += 1
+
         if cursor <= last:
             for start in sorted(s for s in state.windows if s <= last):
-                detector.observe_empty(state.detector, _steps(cursor, start, spec.step))
+                emit(
+                    suite.skip(state.detectors, cursor, spec.step, _steps(cursor, start, spec)),
+                    None,
+                )
                 window = state.windows.pop(start)
-                decision = detector.observe(state.detector, window.count)
-                if decision.alert:
-                    alerts.append(
-                        self._alert(
-                            state,
-                            start,
-                            window,
-                            decision.score,
-                            decision.baseline,
-                            watchlist_version,
-                            now,
-                        )
-                    )
+                obs = Observation(
+                    start, spec.step, window.count, len(window.publishers), window.importance
+                )
+                emit(suite.close(state.detectors, obs), window)
                 cursor = start + spec.step
-            detector.observe_empty(state.detector, _steps(cursor, last + spec.step, spec.step))
+            gap = _steps(cursor, last + spec.step, spec)
+            emit(suite.skip(state.detectors, cursor, spec.step, gap), None)
             state.closed_through = last
         horizon = watermark - self.config.dedup_horizon
         if state.seen and min(state.seen.values()) < horizon:
             state.seen = {i: t for i, t in state.seen.items() if t >= horizon}
-        return alerts
+        return out
+
+    def needs_advance(self, state: KeyState) -> bool:
+        """Whether a watermark may change this key: open windows, or silence can alert."""
+        return bool(state.windows) or (
+            state.closed_through is not None and self.suite(state.signal_id).alerts_on_empty
+        )
 
     def expired(self, state: KeyState) -> bool:
         """An idle key whose windows are all closed: its state may be dropped."""
@@ -134,38 +161,38 @@ class Detection:
     def _alert(
         self,
         state: KeyState,
-        start: float,
-        window: WindowAgg,
-        score: float,
-        baseline: float,
+        fired: Fired,
+        window: WindowAgg | None,
         watchlist_version: str,
         now: datetime,
     ) -> Alert:
-        detector = self.config.detector
-        end = start + self.config.window.size
-        critical = score >= 2 * detector.threshold and window.count >= 2 * detector.min_count
+        det, obs, decision = fired.detector, fired.obs, fired.decision
+        start, end = obs.start, obs.start + self.config.window.size
         return Alert(
-            alert_id=alert_id(detector.name, state.key, start, end),
+            alert_id=alert_id(det.label, state.key, start, end),
             signal_id=state.signal_id,
             key=state.key,
             region=state.region,
             window_start=_dt(start),
             window_end=_dt(end),
-            count=window.count,
-            baseline=round(baseline, 6),
-            score=round(score, 6),
-            severity="critical" if critical else "warning",
-            publishers=len(window.publishers),
-            detector=DetectorInfo(name=detector.name, params=detector.params),
-            evidence=[Evidence.model_validate(e) for e in window.evidence],
+            count=obs.count,
+            baseline=round(max(decision.baseline, 0.0), 6),
+            score=round(decision.score, 6),
+            severity=severity(decision.strength, obs.count, obs.publishers, obs.importance),
+            publishers=obs.publishers,
+            importance=obs.importance,
+            detector=DetectorInfo(name=det.label, kind=det.kind, params=det.params),
+            evidence=[]
+            if window is None
+            else [Evidence.model_validate(e) for e in window.evidence],
             generated_at=now,
             watchlist_version=watchlist_version,
         )
 
 
-def _steps(start: float, stop: float, step: float) -> int:
-    """Whole windows in ``[start, stop)``."""
-    return max(0, round((stop - start) / step))
+def _steps(start: float, stop: float, spec: WindowSpec) -> int:
+    """Whole window steps in ``[start, stop)``."""
+    return max(0, round((stop - start) / spec.step))
 
 
 def _dt(ts: float) -> datetime:

@@ -19,7 +19,7 @@ __all__ = ["BatchResult", "DetectProcessor", "OpenKeys"]
 
 
 class OpenKeys:
-    """Per partition, the keys that may hold open windows (only a watermark closes them)."""
+    """Per partition, the keys a watermark may change: open windows, or silence can alert."""
 
     def __init__(self, partition_of: Callable[[bytes], int]) -> None:
         self._partition_of = partition_of
@@ -58,6 +58,7 @@ class OpenKeys:
 class BatchResult:
     alerts: list[Alert] = field(default_factory=list)
     outcomes: list[tuple[SignalHit, HitOutcome]] = field(default_factory=list)
+    suppressed: int = 0
     touched: dict[bytes, KeyState] = field(default_factory=dict)
 
 
@@ -106,7 +107,9 @@ class DetectProcessor:
                     touched[key] = ks
         for key, ks in touched.items():
             mark = self.watermarks.get(self.open_keys.partition_of(key), float("-inf"))
-            result.alerts += self.detection.advance(ks, mark, self.version, now)
+            advanced_key = self.detection.advance(ks, mark, self.version, now)
+            result.alerts += advanced_key.alerts
+            result.suppressed += advanced_key.suppressed
         return result
 
     def commit(self, result: BatchResult) -> None:
@@ -117,7 +120,7 @@ class DetectProcessor:
                 self.open_keys.set_open(key, False)
             else:
                 self.store[key] = ks.dumps()
-                self.open_keys.set_open(key, bool(ks.windows))
+                self.open_keys.set_open(key, self.detection.needs_advance(ks))
 
     def _load(self, key: bytes) -> KeyState | None:
         data = self.store.get(key)

@@ -23,9 +23,15 @@ class WindowAgg:
     count: int = 0
     publishers: list[str] = field(default_factory=list)
     evidence: list[dict[str, Any]] = field(default_factory=list)
+    importance: int | None = None
+    """Highest importance among the window's items."""
 
-    def add(self, publisher: str | None, evidence: dict[str, Any], limit: int) -> None:
+    def add(
+        self, publisher: str | None, importance: int | None, evidence: dict[str, Any], limit: int
+    ) -> None:
         self.count += 1
+        if importance is not None and (self.importance is None or importance > self.importance):
+            self.importance = importance
         if publisher and publisher not in self.publishers and len(self.publishers) < PUBLISHER_CAP:
             self.publishers.append(publisher)
         if len(self.evidence) < limit:
@@ -48,25 +54,26 @@ class KeyState:
     """Start of the newest closed window; events for it or older windows are late."""
     seen: dict[str, float] = field(default_factory=dict)
     """Item id → event time, for ids inside the dedup horizon."""
-    detector: dict[str, Any] = field(default_factory=dict)
+    detectors: dict[str, Any] = field(default_factory=dict)
+    """Per detector label: its parameters' fingerprint, its state, its re-alert state."""
     last_event: float = 0.0
     watermark: float = float("-inf")
 
     def dumps(self) -> bytes:
         return orjson.dumps(
             {
-                "v": 1,
+                "v": 2,
                 "key": self.key,
                 "signal_id": self.signal_id,
                 "region": self.region,
                 # JSON object keys are strings; window starts are whole seconds in practice.
                 "windows": [
-                    [start, w.count, w.publishers, w.evidence]
+                    [start, w.count, w.publishers, w.evidence, w.importance]
                     for start, w in sorted(self.windows.items())
                 ],
                 "closed_through": self.closed_through,
                 "seen": self.seen,
-                "detector": self.detector,
+                "detectors": self.detectors,
                 "last_event": self.last_event,
                 "watermark": self.watermark if self.watermark != float("-inf") else None,
             }
@@ -75,16 +82,22 @@ class KeyState:
     @classmethod
     def loads(cls, data: bytes) -> KeyState:
         d = orjson.loads(data)
-        if d.get("v") != 1:
-            raise ValueError(f"unknown key state version {d.get('v')!r}")
+        version = d.get("v")
+        if version == 1:
+            # v1 held a single detector's floats; detectors restart their learning.
+            del d["detector"]
+            d["detectors"] = {}
+            d["windows"] = [[*w, None] for w in d["windows"]]
+        elif version != 2:
+            raise ValueError(f"unknown key state version {version!r}")
         return cls(
             key=d["key"],
             signal_id=d["signal_id"],
             region=d["region"],
-            windows={s: WindowAgg(c, p, e) for s, c, p, e in d["windows"]},
+            windows={s: WindowAgg(c, p, e, i) for s, c, p, e, i in d["windows"]},
             closed_through=d["closed_through"],
             seen=d["seen"],
-            detector=d["detector"],
+            detectors=d["detectors"],
             last_event=d["last_event"],
             watermark=float("-inf") if d["watermark"] is None else d["watermark"],
         )

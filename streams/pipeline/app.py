@@ -56,7 +56,8 @@ class Watchfloor:
 def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> Watchfloor:
     registry = registry if registry is not None else CollectorRegistry()
     metrics = Metrics(registry)
-    matcher = Matcher(load_watchlist(settings.watchlist))
+    watchlist = load_watchlist(settings.watchlist)
+    matcher = Matcher(watchlist)
 
     app = faust.App(
         settings.app_id,
@@ -147,7 +148,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         return watermark
 
     processor = DetectProcessor(
-        Detection(detect_config(settings)), state, open_keys, matcher.version
+        Detection(detect_config(settings, watchlist)), state, open_keys, matcher.version
     )
 
     async def detect_batch(events: list[faust.EventT]) -> None:
@@ -166,6 +167,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         now = time.time()
         for hit, outcome in result.outcomes:
             _count(metrics, hit, outcome, now)
+        metrics.alerts_suppressed.inc(result.suppressed)
         for alert in result.alerts:
             metrics.alerts_emitted.labels(alert.signal_id, alert.severity).inc()
             log.info(

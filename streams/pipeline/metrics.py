@@ -65,6 +65,11 @@ class Metrics:
             ["signal", "severity"],
             registry=registry,
         )
+        self.alerts_suppressed = Counter(
+            "watchfloor_alerts_suppressed",
+            "Alert decisions held back by a detector's re-alert rule.",
+            registry=registry,
+        )
         self.processing_latency = Histogram(
             "watchfloor_processing_latency_seconds",
             "From the raw record's broker timestamp to its hit being counted.",

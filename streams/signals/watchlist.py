@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import yaml
 from pydantic import (
@@ -24,6 +24,7 @@ from pydantic import (
     field_validator,
 )
 
+from streams.detect.detectors import DetectorBase, DetectorSpec, Significance
 from streams.signals.text import region_slug, tokens
 
 __all__ = ["Signal", "TermGroup", "Watchlist", "WatchlistError", "load_watchlist"]
@@ -62,6 +63,17 @@ class Signal(BaseModel):
         default=None, description="Only items from these regions (names or slugs)."
     )
     min_importance: int | None = Field(default=None, ge=1, le=10)
+    detectors: list[DetectorSpec] | None = Field(
+        default=None,
+        min_length=1,
+        description="Detectors for this signal's keys; unset: the watchlist's detectors.",
+    )
+
+    @field_validator("detectors")
+    @classmethod
+    def _unique_names(cls, detectors: list[DetectorBase] | None) -> list[DetectorBase] | None:
+        _check_unique_labels(detectors or [])
+        return detectors
 
     @property
     def region_slugs(self) -> frozenset[str] | None:
@@ -73,6 +85,20 @@ class Watchlist(BaseModel):
 
     version: str = Field(min_length=1, description="Carried in every alert.")
     signals: list[Signal] = Field(min_length=1)
+    detectors: list[DetectorSpec] = Field(
+        default_factory=lambda: cast(list[DetectorSpec], [Significance()]),
+        min_length=1,
+        description="Detectors of every signal that names none of its own.",
+    )
+
+    @field_validator("detectors")
+    @classmethod
+    def _unique_names(cls, detectors: list[DetectorBase]) -> list[DetectorBase]:
+        _check_unique_labels(detectors)
+        return detectors
+
+    def detectors_of(self, signal: Signal) -> list[DetectorBase]:
+        return list(signal.detectors if signal.detectors is not None else self.detectors)
 
     @field_validator("signals")
     @classmethod
@@ -83,6 +109,15 @@ class Watchlist(BaseModel):
                 raise ValueError(f"signal id {signal.id!r} appears twice")
             seen.add(signal.id)
         return signals
+
+
+def _check_unique_labels(detectors: list[DetectorBase]) -> None:
+    labels = [d.label for d in detectors]
+    for label in labels:
+        if labels.count(label) > 1:
+            raise ValueError(
+                f"two detectors are called {label!r}: give one of them a distinct 'name'"
+            )
 
 
 class WatchlistError(ValueError):

@@ -2,9 +2,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from streams.detect.detector import SignificanceDetector
+from streams.detect.detectors import DetectorBase, Flatline, Significance, Threshold
 from streams.detect.engine import DetectConfig, Detection, HitOutcome, alert_id
+from streams.detect.realert import Realert
 from streams.detect.state import KeyState
+from streams.detect.suite import DetectorSuite
 from streams.detect.windows import WindowSpec
 from streams.models import SignalHit
 
@@ -32,8 +34,23 @@ def hit(item: str, ts: float, publisher: str = "p1", key: str = "s|r") -> Signal
 
 
 def engine(warmup: int = 0, **kw: float) -> Detection:
-    det = SignificanceDetector(half_life=24, threshold=3, beta=1, min_count=3, warmup=warmup)
-    return Detection(DetectConfig(window=WindowSpec(H, H, grace=900), detector=det, **kw))
+    det = Significance(half_life=24, threshold=3, beta=1, min_count=3, warmup=warmup)
+    return detection(WindowSpec(H, H, grace=900), {"s": [det]}, **kw)
+
+
+def detection(
+    spec: WindowSpec, per_signal: dict[str, list[DetectorBase]], **kw: float
+) -> Detection:
+    suites = {sid: DetectorSuite(dets, spec.size) for sid, dets in per_signal.items()}
+    return Detection(
+        DetectConfig(
+            window=spec, suites=suites, default=DetectorSuite([Significance()], spec.size), **kw
+        )
+    )
+
+
+def closed(d: Detection, state: KeyState, mark: float) -> list:
+    return d.advance(state, mark, "v", NOW).alerts
 
 
 def feed(d: Detection, state: KeyState, hits: list[SignalHit]) -> tuple[list[HitOutcome], list]:
@@ -43,7 +60,7 @@ def feed(d: Detection, state: KeyState, hits: list[SignalHit]) -> tuple[list[Hit
     for h in hits:
         mark = max(mark, h.published_at.timestamp())
         outcomes.append(d.add(state, h, mark))
-        alerts += d.advance(state, mark, "v", NOW)
+        alerts += closed(d, state, mark)
     return outcomes, alerts
 
 
@@ -70,10 +87,10 @@ def test_window_waits_for_grace_then_closes_exactly_once() -> None:
     state = d.new_state(hit("x", T0))
     for i in range(4):
         d.add(state, hit(f"b{i}", T0 + i), T0 + i)
-    assert d.advance(state, T0 + H + 899, "v", NOW) == []
-    assert len(d.advance(state, T0 + H + 900, "v", NOW)) == 1
-    assert d.advance(state, T0 + H + 901, "v", NOW) == []
-    assert d.advance(state, T0 + 10 * H, "v", NOW) == []
+    assert closed(d, state, T0 + H + 899) == []
+    assert len(closed(d, state, T0 + H + 900)) == 1
+    assert closed(d, state, T0 + H + 901) == []
+    assert closed(d, state, T0 + 10 * H) == []
 
 
 def test_out_of_order_within_grace_counts_and_late_after_grace_does_not() -> None:
@@ -105,7 +122,7 @@ def test_empty_windows_feed_the_baseline() -> None:
     state = d.new_state(hit("x", T0))
     feed(d, state, [hit("a", T0), hit("b", T0 + 10 * H)])
     # windows T0 .. T0+8H closed: one with a count, eight empty ones
-    assert state.detector["n"] == 9
+    assert state.detectors["significance"]["s"]["n"] == 9
     assert state.closed_through == T0 + 8 * H
 
 
@@ -118,8 +135,8 @@ def test_busy_key_does_not_alert_on_ordinary_volume_after_warmup() -> None:
 
 
 def test_hopping_windows_count_an_event_in_each_window() -> None:
-    det = SignificanceDetector(warmup=0, min_count=1, threshold=0.1)
-    d = Detection(DetectConfig(window=WindowSpec(3 * H, H), detector=det))
+    det = Significance(warmup=0, min_count=1, threshold=0.1)
+    d = detection(WindowSpec(3 * H, H), {"s": [det]})
     state = d.new_state(hit("x", T0))
     d.add(state, hit("a", T0 + 2 * H + 1), T0 + 2 * H + 1)
     assert sorted(state.windows) == [T0, T0 + H, T0 + 2 * H]
@@ -138,10 +155,82 @@ def test_idle_key_expires_only_after_ttl_with_no_open_windows() -> None:
     state = d.new_state(hit("x", T0))
     feed(d, state, [hit("a", T0)])
     assert not d.expired(state)
-    d.advance(state, T0 + 25 * H + 1, "v", NOW)
+    closed(d, state, T0 + 25 * H + 1)
     assert d.expired(state)
 
 
 def test_unknown_state_version_is_refused() -> None:
     with pytest.raises(ValueError, match="version"):
         KeyState.loads(b'{"v": 99}')
+
+
+def test_each_signal_runs_its_own_detectors() -> None:
+    d = detection(
+        WindowSpec(H, H),
+        {"a": [Threshold(count=2)], "b": [Threshold(count=3, name="three")]},
+    )
+    got = {}
+    for key in ("a|r", "b|r"):
+        state = d.new_state(hit("x", T0, key=key))
+        _, alerts = feed(
+            d,
+            state,
+            [hit("1", T0, key=key), hit("2", T0 + 1, key=key), hit("z", T0 + 2 * H, key=key)],
+        )
+        got[key] = [(a.detector.name, a.detector.kind) for a in alerts]
+    assert got == {"a|r": [("threshold", "threshold")], "b|r": []}
+
+
+def test_silence_alerts_through_empty_windows_and_keeps_the_key_advancing() -> None:
+    d = detection(WindowSpec(H, H), {"s": [Flatline(windows=3)]})
+    state = d.new_state(hit("x", T0))
+    feed(d, state, [hit("a", T0)])
+    assert closed(d, state, T0 + 2 * H) == []
+    assert d.needs_advance(state)  # no open window, yet silence may still alert
+    [alert] = closed(d, state, T0 + 5 * H)
+    assert (alert.window_start, alert.count, alert.evidence) == (
+        datetime.fromtimestamp(T0 + 3 * H, UTC),
+        0,
+        [],
+    )
+    assert alert.severity == "warning"
+
+
+def test_realert_cooldown_holds_back_repeats_and_survives_a_restart() -> None:
+    det = Threshold(count=1, realert=Realert(cooldown=3 * H))
+    d = detection(WindowSpec(H, H), {"s": [det]})
+    state = d.new_state(hit("x", T0))
+    hits = [hit(f"i{h}", T0 + h * H) for h in range(8)]
+    alerts = []
+    mark = float("-inf")
+    for h in hits:
+        mark = h.published_at.timestamp()
+        d.add(state, h, mark)
+        out = d.advance(state, mark, "v", NOW)
+        alerts += out.alerts
+        state = KeyState.loads(state.dumps())  # every batch restores from the changelog
+    starts = [(a.window_start.timestamp() - T0) / H for a in alerts]
+    # window 0 ends at 1H: quiet until 4H, so window 3 (ends 4H) is the next to alert
+    assert starts == [0, 3, 6]
+
+
+def test_severity_rises_with_strength_and_many_publishers() -> None:
+    d = detection(WindowSpec(H, H), {"s": [Threshold(count=3)]})
+    state = d.new_state(hit("x", T0))
+    burst = [hit(f"b{i}", T0 + i, publisher=f"p{i}") for i in range(6)]
+    _, [alert] = feed(d, state, [*burst, hit("z", T0 + 2 * H)])
+    assert (alert.publishers, alert.score, alert.severity) == (6, 6.0, "critical")
+    state = d.new_state(hit("x", T0))
+    one_outlet = [hit(f"b{i}", T0 + i, publisher="same") for i in range(3)]
+    _, [alert] = feed(d, state, [*one_outlet, hit("z", T0 + 2 * H)])
+    assert alert.severity == "info"
+
+
+def test_version_one_state_loads_with_fresh_detectors() -> None:
+    v1 = (
+        b'{"v":1,"key":"s|r","signal_id":"s","region":"r","windows":[[0.0,2,["p"],[]]],'
+        b'"closed_through":null,"seen":{},"detector":{"mean":1.0,"var":0.0,"n":3},'
+        b'"last_event":0.0,"watermark":null}'
+    )
+    state = KeyState.loads(v1)
+    assert state.detectors == {} and state.windows[0.0].importance is None

@@ -1,0 +1,61 @@
+"""The detector library. A watchlist picks detectors per signal by ``kind``:
+
+    detectors:
+      - kind: significance
+        threshold: 5
+      - kind: flatline
+        windows: 48
+        realert: {cooldown: 1d}
+
+``DetectorSpec`` validates one such entry into the detector it names.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, TypeAdapter
+
+from streams.detect.detectors.base import Decision, DetectorBase, Observation
+from streams.detect.detectors.cardinality import Cardinality
+from streams.detect.detectors.cusum import Cusum
+from streams.detect.detectors.flatline import Flatline
+from streams.detect.detectors.new_term import NewTerm
+from streams.detect.detectors.ratio import Ratio
+from streams.detect.detectors.seasonal import Seasonal
+from streams.detect.detectors.significance import Significance
+from streams.detect.detectors.threshold import Threshold
+
+__all__ = [
+    "DETECTOR_KINDS",
+    "Cardinality",
+    "Cusum",
+    "Decision",
+    "DetectorBase",
+    "DetectorSpec",
+    "Flatline",
+    "NewTerm",
+    "Observation",
+    "Ratio",
+    "Seasonal",
+    "Significance",
+    "Threshold",
+    "parse_detector",
+]
+
+DetectorSpec = Annotated[
+    Threshold | Ratio | Significance | Seasonal | Cusum | Flatline | NewTerm | Cardinality,
+    Field(discriminator="kind"),
+]
+
+DETECTOR_KINDS: dict[str, type[DetectorBase]] = {
+    cls.model_fields["kind"].default: cls
+    for cls in (Threshold, Ratio, Significance, Seasonal, Cusum, Flatline, NewTerm, Cardinality)
+}
+
+_ADAPTER: TypeAdapter[DetectorBase] = TypeAdapter(DetectorSpec)
+
+
+def parse_detector(data: object) -> DetectorBase:
+    """One detector from its watchlist entry (a mapping with ``kind``)."""
+    return _ADAPTER.validate_python(data)

@@ -1,0 +1,102 @@
+"""What every detector shares: the window it observes, the decision it returns, its config.
+
+A detector turns the sequence of closed windows of one key into decisions. It is a frozen
+pydantic model (its parameters, validated, with defaults and documentation) whose state
+lives outside it, in a small JSON-able dict kept in the key's table entry; so one
+detector object serves every key, and a restart restores each key's state from the
+changelog. Each window costs O(1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from streams.detect.realert import Realert
+
+__all__ = ["Decision", "DetectorBase", "Observation"]
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One closed window of one key."""
+
+    start: float
+    """Window start, epoch seconds."""
+    step: float
+    """Seconds between window starts (the window length when windows tumble)."""
+    count: int
+    """Distinct items counted in the window."""
+    publishers: int = 0
+    """Distinct publishers among them."""
+    importance: int | None = None
+    """Highest importance (1-10) among them, when the items carry one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    score: float
+    """The detector's statistic for this window; its meaning depends on the detector."""
+    baseline: float
+    """The count the detector expected (0 when it has no notion of one)."""
+    alert: bool
+    strength: float = 0.0
+    """Score relative to the detector's alert bound: 1 at the bound, 2 twice past it."""
+
+
+class DetectorBase(BaseModel):
+    """Parameters shared by all detectors; subclasses add their own and the logic."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$",
+        description="Distinguishes two detectors of one kind on a signal; defaults to kind.",
+    )
+    realert: Realert = Field(
+        default_factory=Realert, description="How soon the same key may alert again."
+    )
+
+    kind: str
+
+    @property
+    def alerts_on_empty(self) -> bool:
+        """Whether a window without items can alert (flatline): then every empty window is
+        observed one by one instead of folded into the state in one step."""
+        return False
+
+    @property
+    def label(self) -> str:
+        """The name alerts and state use for this detector."""
+        return self.name or self.kind
+
+    @property
+    def params(self) -> dict[str, float | int | str | bool]:
+        """Flat parameters, carried in every alert so that it says how it was decided."""
+        out: dict[str, float | int | str | bool] = {}
+        for key, value in self.model_dump(exclude={"name", "kind", "realert"}).items():
+            if value is not None:
+                out[key] = value
+        for key, value in self.realert.model_dump().items():
+            if value is not None:
+                out[f"realert_{key}"] = value
+        return out
+
+    def initial(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def observe(self, state: dict[str, Any], obs: Observation) -> Decision:
+        """Decide on one closed window, then fold it into ``state`` (in place)."""
+        raise NotImplementedError
+
+    def skip_empty(self, state: dict[str, Any], start: float, step: float, windows: int) -> None:
+        """Fold ``windows`` empty windows from ``start`` into ``state``; none may alert.
+
+        Only called when ``alerts_on_empty`` is false. Detectors with a closed form
+        override this; the default observes them one by one.
+        """
+        for i in range(windows):
+            self.observe(state, Observation(start + i * step, step, 0))

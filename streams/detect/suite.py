@@ -1,0 +1,95 @@
+"""The detectors one signal runs, each with its own state and re-alert rule per key.
+
+Closing a window runs every detector of the key's signal on it; a decision to alert goes
+through that detector's re-alert rule, and what passes becomes an alert. The worker, the
+offline runner and ``watchfloor backtest`` all close windows through ``DetectorSuite``,
+so a backtest reproduces the worker's decisions exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from streams.detect.detectors import Decision, DetectorBase, Observation
+
+__all__ = ["DetectorSuite", "Fired"]
+
+
+@dataclass(frozen=True, slots=True)
+class Fired:
+    """A detector's decision to alert on one window, and whether re-alerting let it out."""
+
+    detector: DetectorBase
+    obs: Observation
+    decision: Decision
+    permitted: bool
+
+
+class DetectorSuite:
+    def __init__(self, detectors: Sequence[DetectorBase], window_size: float) -> None:
+        labels = [d.label for d in detectors]
+        if not detectors:
+            raise ValueError("a signal needs at least one detector")
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"detector names must differ on one signal: {labels}")
+        self.detectors = tuple(detectors)
+        self.window_size = window_size
+        # A detector's state is only valid for the parameters that built it; the
+        # fingerprint lets a changed watchlist restart that detector's learning alone.
+        self._prints = {d.label: _fingerprint(d) for d in detectors}
+        self.alerts_on_empty = any(d.alerts_on_empty for d in detectors)
+
+    def initial(self) -> dict[str, Any]:
+        return {d.label: self._fresh(d) for d in self.detectors}
+
+    def close(self, states: dict[str, Any], obs: Observation) -> list[Fired]:
+        """Run every detector on one closed window."""
+        fired = []
+        for det, entry in self._entries(states):
+            decision = det.observe(entry["s"], obs)
+            if decision.alert:
+                fired.append(self._fire(det, entry, obs, decision))
+        return fired
+
+    def skip(self, states: dict[str, Any], start: float, step: float, windows: int) -> list[Fired]:
+        """Close ``windows`` empty windows from ``start``: folded at once where none can alert."""
+        if windows <= 0:
+            return []
+        fired = []
+        for det, entry in self._entries(states):
+            if not det.alerts_on_empty:
+                det.skip_empty(entry["s"], start, step, windows)
+                continue
+            for i in range(windows):
+                obs = Observation(start + i * step, step, 0)
+                decision = det.observe(entry["s"], obs)
+                if decision.alert:
+                    fired.append(self._fire(det, entry, obs, decision))
+        fired.sort(key=lambda f: f.obs.start)
+        return fired
+
+    def _entries(self, states: dict[str, Any]) -> Iterator[tuple[DetectorBase, dict[str, Any]]]:
+        if len(states) != len(self.detectors):
+            for label in set(states) - set(self._prints):
+                del states[label]
+        for det in self.detectors:
+            entry = states.get(det.label)
+            if entry is None or entry["p"] != self._prints[det.label]:
+                entry = states[det.label] = self._fresh(det)
+            yield det, entry
+
+    def _fire(
+        self, det: DetectorBase, entry: dict[str, Any], obs: Observation, decision: Decision
+    ) -> Fired:
+        permitted = det.realert.permit(entry["r"], obs.start + self.window_size)
+        return Fired(det, obs, decision, permitted)
+
+    def _fresh(self, det: DetectorBase) -> dict[str, Any]:
+        return {"p": self._prints[det.label], "s": det.initial(), "r": {}}
+
+
+def _fingerprint(det: DetectorBase) -> str:
+    return hashlib.sha256(det.model_dump_json().encode()).hexdigest()[:12]
