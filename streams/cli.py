@@ -102,6 +102,66 @@ def _watchlist(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _backtest(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.backtest.command import (
+        backtest_counts,
+        backtest_items,
+        backtest_nab,
+        default_nab_detectors,
+        format_reports,
+    )
+    from streams.backtest.evaluate import load_labels
+    from streams.detect.detectors import load_detectors
+    from streams.signals.watchlist import WatchlistError
+
+    try:
+        detectors = load_detectors(Path(args.detectors)) if args.detectors else None
+        if args.nab:
+            data_dir, labels_path = (Path(p) for p in args.nab)
+            out_dir = Path(args.out) if args.out else settings.home / "nab-results"
+            run = backtest_nab(
+                data_dir, load_labels(labels_path), out_dir, detectors or default_nab_detectors()
+            )
+            print(f"{'file':44s} {'hit':>7s} {'FA':>4s} {'raw':>8s} {'NAB':>6s}")
+            for rel, nab in run.files:
+                print(
+                    f"{rel[:44]:44s} {nab.detected:3d}/{nab.windows:<3d} {nab.false_alerts:4d} "
+                    f"{nab.raw:8.4f} {nab.normalised:6.1f}"
+                )
+            total = run.total
+            print(
+                f"NAB standard score {total.normalised:.4f} (raw {total.raw:.6f}, "
+                f"windows hit {total.detected}/{total.windows}, false alerts "
+                f"{total.false_alerts}); outputs in {out_dir}"
+            )
+            return 0
+        if args.input is None:
+            print("watchfloor: backtest needs an INPUT or --nab DATA_DIR LABELS", file=sys.stderr)
+            return 2
+        labels = load_labels(Path(args.labels)) if args.labels else None
+        path = Path(args.input)
+        csvs = [path] if path.suffix == ".csv" else sorted(path.glob("**/*.csv"))
+        if csvs:
+            if detectors is None:
+                from streams.signals.watchlist import load_watchlist
+
+                detectors = load_watchlist(settings.watchlist).detectors
+            reports = backtest_counts(csvs, detectors, labels)
+        else:
+            if detectors is not None:
+                print(
+                    "watchfloor: --detectors applies to count CSVs; items use the watchlist's",
+                    file=sys.stderr,
+                )
+                return 2
+            reports = backtest_items(path, settings, labels)
+    except (ValueError, OSError, WatchlistError) as exc:
+        print(f"watchfloor: {exc}", file=sys.stderr)
+        return 2
+    format_reports(reports)
+    return 0
+
+
 def _detectors(args: argparse.Namespace, settings: Settings) -> int:
     from streams.detect.detectors.reference import reference_markdown
 
@@ -155,6 +215,29 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=".watchfloor/sample-feed.jsonl")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--days", type=int, default=28)
+    p = command(
+        "backtest",
+        _backtest,
+        "Replay history through the worker's detection code without Kafka and score it.",
+    )
+    p.add_argument(
+        "input",
+        nargs="?",
+        help="raw items (.jsonl, .jsonl.gz, .md or a folder) or count series (.csv or a "
+        "folder of them: timestamp,value[,key])",
+    )
+    p.add_argument("--labels", help="JSON of labelled events per key: {key: [[start, end]]}")
+    p.add_argument(
+        "--detectors",
+        help="YAML with a 'detectors' list for count series (default: the watchlist's)",
+    )
+    p.add_argument(
+        "--nab",
+        nargs=2,
+        metavar=("DATA_DIR", "LABELS_JSON"),
+        help="score on a Numenta Anomaly Benchmark layout",
+    )
+    p.add_argument("--out", help="with --nab: folder for the per-file results")
     p = command("detectors", _detectors, "Print the parameter reference of every detector.")
     p.add_argument(
         "--write-docs",

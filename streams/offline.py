@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from streams.detect.engine import Detection, HitOutcome
-from streams.detect.processor import DetectProcessor, OpenKeys
+from streams.detect.processor import BatchResult, DetectProcessor, OpenKeys
+from streams.detect.windows import WindowSpec
 from streams.models import Alert, WatermarkTick
 from streams.pipeline.config import detect_config
+from streams.progress import Progress
 from streams.settings import Settings
 from streams.signals.hits import item_hits
 from streams.signals.matcher import Matcher
@@ -34,19 +36,34 @@ class OfflineRun:
     outcomes: Counter[HitOutcome] = field(default_factory=Counter)
     alerts: list[Alert] = field(default_factory=list)
     suppressed: int = 0
+    key_windows: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Per key: the start of its first counted window and of the last window closed."""
 
 
-def run_offline(values: Iterable[bytes], settings: Settings) -> OfflineRun:
+def run_offline(
+    values: Iterable[bytes],
+    settings: Settings,
+    *,
+    progress: Progress | None = None,
+    flush: bool = False,
+) -> OfflineRun:
+    """Every value through decode, match and detection, one record at a time.
+
+    With ``flush`` the windows still open at the end are closed as if time ran on past
+    their grace; the worker would instead wait for more input.
+    """
     watchlist = load_watchlist(settings.watchlist)
     matcher = Matcher(watchlist)
-    processor = DetectProcessor(
-        Detection(detect_config(settings, watchlist)), {}, OpenKeys(lambda _key: 0), matcher.version
-    )
+    config = detect_config(settings, watchlist)
+    processor = DetectProcessor(Detection(config), {}, OpenKeys(lambda _key: 0), matcher.version)
+    first: dict[str, float] = {}
     run = OfflineRun()
     watermark = float("-inf")
     now = datetime.now(UTC)
     for value in values:
         run.received += 1
+        if progress is not None and run.received % 1000 == 0:
+            progress.update(run.received)
         item = decode_item(value)
         if isinstance(item, Rejection):
             run.deadlettered[item.reason] += 1
@@ -55,9 +72,31 @@ def run_offline(values: Iterable[bytes], settings: Settings) -> OfflineRun:
         watermark = max(watermark, item.published_at.timestamp())
         records: list = [(0, h) for h in item_hits(matcher, item, 0.0, watermark)]
         records.append((0, WatermarkTick(watermark=datetime.fromtimestamp(watermark, UTC))))
-        result = processor.process(records, now)
-        processor.commit(result)
-        run.outcomes.update(outcome for _, outcome in result.outcomes)
-        run.alerts += result.alerts
-        run.suppressed += result.suppressed
+        _apply(run, processor, processor.process(records, now), first, config.window)
+    if flush and watermark > float("-inf"):
+        end = config.window.size + config.window.grace
+        watermark += end
+        tick = WatermarkTick(watermark=datetime.fromtimestamp(watermark, UTC))
+        _apply(run, processor, processor.process([(0, tick)], now), first, config.window)
+    if progress is not None:
+        progress.update(run.received, force=True)
+    last = config.window.last_closable(watermark)
+    run.key_windows = {key: (start, last) for key, start in first.items() if start <= last}
     return run
+
+
+def _apply(
+    run: OfflineRun,
+    processor: DetectProcessor,
+    result: BatchResult,
+    first: dict[str, float],
+    window: WindowSpec,
+) -> None:
+    processor.commit(result)
+    for hit, outcome in result.outcomes:
+        run.outcomes[outcome] += 1
+        if outcome is HitOutcome.COUNTED:
+            start = window.starts(hit.published_at.timestamp())[0]
+            first[hit.key] = min(first.get(hit.key, start), start)
+    run.alerts += result.alerts
+    run.suppressed += result.suppressed

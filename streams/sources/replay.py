@@ -13,10 +13,11 @@ from typing import TextIO
 from aiokafka import AIOKafkaProducer
 
 from streams.pipeline.topics import ensure_topics
+from streams.progress import Progress
 from streams.settings import Settings
 from streams.sources.files import FileRecord, iter_records
 
-__all__ = ["Progress", "ReplayReport", "replay", "send_records"]
+__all__ = ["ReplayReport", "replay", "send_records"]
 
 
 @dataclass
@@ -24,26 +25,6 @@ class ReplayReport:
     sent: int = 0
     unreadable: int = 0
     seconds: float = 0.0
-
-
-class Progress:
-    """One line on stderr, rewritten at most once a second; silent when not a terminal."""
-
-    def __init__(self, label: str, total: int | None, out: TextIO = sys.stderr) -> None:
-        self.label, self.total, self.out = label, total, out
-        self.started = self._last = time.monotonic()
-        self.live = out.isatty()
-
-    def update(self, done: int, force: bool = False) -> None:
-        now = time.monotonic()
-        if not (force or (self.live and now - self._last >= 1.0)):
-            return
-        self._last = now
-        rate = done / max(now - self.started, 1e-9)
-        of = f"/{self.total:,}" if self.total else ""
-        end = "\n" if force else "\r"
-        self.out.write(f"{self.label}: {done:,}{of} ({rate:,.0f}/s){end}")
-        self.out.flush()
 
 
 def producer_for(settings: Settings) -> AIOKafkaProducer:

@@ -12,9 +12,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, TypeAdapter
+import yaml
+from pydantic import Field, TypeAdapter, ValidationError
 
 from streams.detect.detectors.base import Decision, DetectorBase, Observation
 from streams.detect.detectors.cardinality import Cardinality
@@ -40,6 +42,7 @@ __all__ = [
     "Seasonal",
     "Significance",
     "Threshold",
+    "load_detectors",
     "parse_detector",
 ]
 
@@ -59,3 +62,25 @@ _ADAPTER: TypeAdapter[DetectorBase] = TypeAdapter(DetectorSpec)
 def parse_detector(data: object) -> DetectorBase:
     """One detector from its watchlist entry (a mapping with ``kind``)."""
     return _ADAPTER.validate_python(data)
+
+
+_LIST_ADAPTER: TypeAdapter[list[DetectorBase]] = TypeAdapter(list[DetectorSpec])
+
+
+def load_detectors(path: Path) -> list[DetectorBase]:
+    """Detectors from a YAML file holding ``detectors: [...]``, as in a watchlist."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"{path}: cannot read detectors: {exc}") from None
+    if not isinstance(data, dict) or "detectors" not in data:
+        raise ValueError(f"{path}: expected a mapping with a 'detectors' list")
+    try:
+        return _LIST_ADAPTER.validate_python(data["detectors"])
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"detectors{''.join(f'[{p}]' if isinstance(p, int) else f'.{p}' for p in e['loc'])}: "
+            f"{e['msg']}"
+            for e in exc.errors()
+        )
+        raise ValueError(f"{path}: {problems}") from None

@@ -1,0 +1,125 @@
+"""Count series (one count per window) read from CSV and run through a signal's detectors.
+
+A CSV has a ``timestamp`` column (ISO 8601; naive times are UTC), a ``value`` or
+``count`` column, and optionally a ``key`` column to hold several series in one file.
+Each row is one window starting at its timestamp; rows of a key must go forward in time.
+Missing rows between two timestamps are empty windows, as they are for the worker.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from streams.detect.detectors import DetectorBase, Observation
+from streams.detect.suite import DetectorSuite, Fired
+
+__all__ = ["CountSeries", "SeriesError", "SeriesRun", "read_count_csv", "run_series"]
+
+
+class SeriesError(ValueError):
+    """A count file that cannot be read; the message names the file and the row."""
+
+
+@dataclass
+class CountSeries:
+    key: str
+    step: float
+    starts: list[float] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)
+    timestamps: list[str] = field(default_factory=list)
+    """The rows' timestamps as written, to echo them back in outputs."""
+
+
+@dataclass
+class SeriesRun:
+    series: CountSeries
+    alerted: list[bool]
+    """Per row: whether an alert went out for that window."""
+    alerts: list[Fired]
+    """Alerts that went out, including any on empty windows between rows."""
+    suppressed: int
+
+
+def read_count_csv(
+    path: Path, key: str | None = None, step: float | None = None
+) -> list[CountSeries]:
+    """Every series in one CSV; ``key`` names the series of a file without a key column."""
+    by_key: dict[str, CountSeries] = {}
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        header = [h.strip().lower() for h in next(reader, [])]
+        col_t = _column(path, header, ("timestamp",))
+        col_v = _column(path, header, ("value", "count"))
+        col_k = header.index("key") if "key" in header else None
+        default_key = key or path.name
+        for line, row in enumerate(reader, start=2):
+            if not row:
+                continue
+            try:
+                text = row[col_t].strip()
+                ts = datetime.fromisoformat(text)
+                value = float(row[col_v])
+            except (ValueError, IndexError) as exc:
+                raise SeriesError(f"{path}:{line}: {exc}") from None
+            if value < 0 or value != int(value):
+                raise SeriesError(f"{path}:{line}: count {row[col_v]!r} is not a whole number >= 0")
+            start = (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).timestamp()
+            name = row[col_k] if col_k is not None else default_key
+            series = by_key.get(name) or by_key.setdefault(name, CountSeries(name, 0.0))
+            if series.starts and start <= series.starts[-1]:
+                raise SeriesError(
+                    f"{path}:{line}: {text} does not follow the previous row of {name!r}"
+                )
+            series.starts.append(start)
+            series.counts.append(int(value))
+            series.timestamps.append(text)
+    for series in by_key.values():
+        series.step = step or _usual_step(path, series)
+    return list(by_key.values())
+
+
+def run_series(series: CountSeries, detectors: Sequence[DetectorBase]) -> SeriesRun:
+    """Close each row's window through the detectors, as the worker closes its windows."""
+    step = series.step
+    suite = DetectorSuite(detectors, step)
+    states = suite.initial()
+    alerted = [False] * len(series.counts)
+    alerts: list[Fired] = []
+    suppressed = 0
+    expected = None
+    close, skip = suite.close, suite.skip
+    for i, (start, count) in enumerate(zip(series.starts, series.counts, strict=True)):
+        if expected is not None and start > expected:
+            gap = round((start - expected) / step)
+            for f in skip(states, expected, step, gap):
+                suppressed += not f.permitted
+                if f.permitted:
+                    alerts.append(f)
+        fired = close(states, Observation(start, step, count))
+        for f in fired:
+            if f.permitted:
+                alerted[i] = True
+                alerts.append(f)
+            else:
+                suppressed += 1
+        expected = start + step
+    return SeriesRun(series, alerted, alerts, suppressed)
+
+
+def _column(path: Path, header: list[str], names: tuple[str, ...]) -> int:
+    for name in names:
+        if name in header:
+            return header.index(name)
+    raise SeriesError(f"{path}: needs a {' or '.join(names)} column; has {header}")
+
+
+def _usual_step(path: Path, series: CountSeries) -> float:
+    gaps = Counter(b - a for a, b in zip(series.starts, series.starts[1:], strict=False))
+    if not gaps:
+        raise SeriesError(f"{path}: series {series.key!r} needs two rows to know its window length")
+    return gaps.most_common(1)[0][0]

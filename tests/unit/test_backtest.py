@@ -1,0 +1,147 @@
+"""``watchfloor backtest`` on data the tests make: count CSVs, a NAB layout, the sample feed."""
+
+import csv
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from streams.backtest.evaluate import evaluate
+from streams.backtest.nab import score_series
+from streams.backtest.series import SeriesError, read_count_csv, run_series
+from streams.cli import main
+from streams.detect.detectors import Threshold
+from streams.sources.samplefeed import DEFAULT_SURGE, FeedSpec, generate, write_jsonl
+
+T0 = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+def write_counts(path: Path, counts: list[int], step: timedelta = timedelta(hours=1)) -> list[str]:
+    stamps = [(T0 + i * step).strftime("%Y-%m-%d %H:%M:%S") for i in range(len(counts))]
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["timestamp", "value"])
+        w.writerows(zip(stamps, counts, strict=True))
+    return stamps
+
+
+def write_yaml(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_count_backtest_reports_recall_delay_and_false_alerts(tmp_path: Path, capsys) -> None:
+    counts = [2] * 200
+    counts[50] = 9  # an unlabelled blip: a false alert
+    counts[120:124] = [3, 10, 12, 11]  # the labelled event starts at row 120
+    stamps = write_counts(tmp_path / "feed.csv", counts)
+    labels = write_yaml(
+        tmp_path / "labels.json", json.dumps({"feed.csv": [[stamps[120], stamps[130]]]})
+    )
+    detectors = write_yaml(
+        tmp_path / "d.yaml",
+        "detectors:\n  - kind: threshold\n    count: 8\n    realert: {cooldown: 6h}\n",
+    )
+    assert (
+        main(
+            [
+                "backtest",
+                str(tmp_path / "feed.csv"),
+                "--labels",
+                str(labels),
+                "--detectors",
+                str(detectors),
+            ]
+        )
+        == 0
+    )
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("feed.csv"))
+    _, _, alerts, events, hit, prec, recall, delay, fa_day, _ = row.split()
+    assert (alerts, events, hit, prec, recall, delay) == ("2", "1", "1", "0.50", "1.00", "1.0")
+    assert float(fa_day) == pytest.approx(1 / (200 / 24), abs=0.01)
+
+
+def test_gaps_between_rows_are_empty_windows(tmp_path: Path) -> None:
+    path = tmp_path / "gappy.csv"
+    path.write_text(
+        "timestamp,count,key\n2026-01-05T00:00:00Z,5,a\n2026-01-05T01:00:00Z,5,a\n2026-01-05T05:00:00Z,5,a\n"
+    )
+    [series] = read_count_csv(path)
+    assert series.key == "a" and series.step == 3600
+    run = run_series(series, [Threshold(count=10, windows=3)])
+    assert run.alerted == [False, True, False]  # the gap emptied the 3-window timeframe
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("time,value\n", "needs a timestamp column"),
+        ("timestamp,value\nyesterday,3\n", ":2:"),
+        ("timestamp,value\n2026-01-05 00:00:00,2.5\n", "whole number"),
+        ("timestamp,value\n2026-01-05 01:00:00,1\n2026-01-05 00:00:00,1\n", "does not follow"),
+    ],
+)
+def test_bad_count_files_name_the_problem(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(SeriesError, match=message):
+        read_count_csv(path, step=3600)
+
+
+def test_nab_mode_writes_one_scored_csv_per_file(tmp_path: Path, capsys) -> None:
+    data = tmp_path / "data" / "subset"
+    data.mkdir(parents=True)
+    labels: dict[str, list[list[str]]] = {}
+    expected = []
+    for name, burst in (("a.csv", 900), ("b.csv", 1400)):
+        counts = [3] * 2000
+        counts[burst : burst + 5] = [40] * 5
+        stamps = write_counts(data / name, counts, timedelta(minutes=5))
+        labels[f"subset/{name}"] = [[stamps[burst - 50], stamps[burst + 50]]]
+    labels_path = write_yaml(tmp_path / "labels.json", json.dumps(labels))
+    detectors = write_yaml(
+        tmp_path / "d.yaml",
+        "detectors:\n  - kind: threshold\n    count: 30\n    realert: {cooldown: 1d}\n",
+    )
+    out = tmp_path / "out"
+    argv = [
+        "backtest",
+        "--nab",
+        str(tmp_path / "data"),
+        str(labels_path),
+        "--out",
+        str(out),
+        "--detectors",
+        str(detectors),
+    ]
+    assert main(argv) == 0
+    for name, burst in (("a.csv", 900), ("b.csv", 1400)):
+        rows = list(csv.DictReader((out / name).read_text().splitlines()))
+        assert len(rows) == 2000 and [r["anomaly_score"] for r in rows].count("1.0") == 1
+        assert rows[burst]["anomaly_score"] == "1.0"
+        expected.append(
+            score_series([r["anomaly_score"] == "1.0" for r in rows], [(burst - 50, burst + 50)])
+        )
+    total = expected[0] + expected[1]
+    assert f"NAB standard score {total.normalised:.4f}" in capsys.readouterr().out
+
+
+def test_item_backtest_uses_the_worker_code_and_finds_the_sample_surge(
+    tmp_path: Path, capsys
+) -> None:
+    feed = tmp_path / "feed.jsonl"
+    write_jsonl(feed, generate(FeedSpec(days=28)))
+    key = "belarus-men-crossing-eu|eastern-europe"
+    span = [DEFAULT_SURGE.start.isoformat(), (DEFAULT_SURGE.end - timedelta(hours=1)).isoformat()]
+    labels = write_yaml(tmp_path / "labels.json", json.dumps({key: [span]}))
+    assert main(["backtest", str(feed), "--labels", str(labels)]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith(key))
+    _, _, alerts, events, hit, prec, recall, delay, _, _ = row.split()
+    assert (events, hit, recall, delay) == ("1", "1", "1.00", "0.0")
+    assert int(alerts) >= 1 and prec == "1.00"
+
+
+def test_evaluate_without_labels_reports_alerts_only() -> None:
+    report = evaluate("k", [0.0, 3600.0], 3600.0, [True, False], None)
+    assert (report.alerts, report.events, report.precision, report.nab) == (1, None, None, None)
