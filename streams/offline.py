@@ -22,7 +22,7 @@ from streams.progress import Progress
 from streams.settings import Settings
 from streams.signals.hits import item_hits
 from streams.signals.matcher import Matcher
-from streams.signals.watchlist import load_watchlist
+from streams.signals.watchlist import Watchlist, load_watchlist
 from streams.sources.decode import Rejection, decode_item
 
 __all__ = ["OfflineRun", "run_offline"]
@@ -46,13 +46,15 @@ def run_offline(
     *,
     progress: Progress | None = None,
     flush: bool = False,
+    watchlist: Watchlist | None = None,
 ) -> OfflineRun:
     """Every value through decode, match and detection, one record at a time.
 
     With ``flush`` the windows still open at the end are closed as if time ran on past
-    their grace; the worker would instead wait for more input.
+    their grace; the worker would instead wait for more input. ``watchlist`` replaces the
+    one the settings name.
     """
-    watchlist = load_watchlist(settings.watchlist)
+    watchlist = watchlist or load_watchlist(settings.watchlist)
     matcher = Matcher(watchlist)
     config = detect_config(settings, watchlist)
     processor = DetectProcessor(Detection(config), {}, OpenKeys(lambda _key: 0), matcher.version)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import sys
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -27,8 +27,10 @@ from streams.backtest.evaluate import KeyReport, Labels, evaluate, labels_for
 from streams.backtest.nab import NabScore
 from streams.backtest.series import CountSeries, read_count_csv, run_series
 from streams.detect.detectors import DetectorBase, load_detectors
+from streams.offline import OfflineRun, run_offline
 from streams.progress import Progress
 from streams.settings import Settings
+from streams.sources.files import iter_records
 
 __all__ = [
     "NabRun",
@@ -62,17 +64,19 @@ def backtest_counts(
 
 
 def backtest_items(path: Path, settings: Settings, labels: Labels | None) -> list[KeyReport]:
-    from streams.offline import run_offline
-    from streams.sources.files import iter_records
+    def values() -> Iterator[bytes]:
+        for record in iter_records(path):
+            if record.value is None:
+                print(f"backtest: skipped {record.where}: {record.error}", file=sys.stderr)
+            else:
+                yield record.value
 
-    unreadable = []
-    records = (
-        r.value for r in iter_records(path) if r.value is not None or unreadable.append(r.where)
-    )
-    run = run_offline(records, settings, progress=Progress("backtest", None), flush=True)
-    for where in unreadable:
-        print(f"backtest: skipped unreadable {where}", file=sys.stderr)
-    step = settings.window_step
+    run = run_offline(values(), settings, progress=Progress("backtest", None), flush=True)
+    return reports_from_run(run, settings.window_step, labels)
+
+
+def reports_from_run(run: OfflineRun, step: float, labels: Labels | None) -> list[KeyReport]:
+    """Per key, the windows from its first hit to the end, and which of them alerted."""
     alerted_at: dict[str, set[float]] = defaultdict(set)
     for alert in run.alerts:
         alerted_at[alert.key].add(alert.window_start.timestamp())

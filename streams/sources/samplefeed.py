@@ -29,6 +29,7 @@ __all__ = [
     "Surge",
     "generate",
     "generate_labeled",
+    "signal_reports",
     "write_jsonl",
 ]
 
@@ -578,6 +579,28 @@ def generate_labeled(spec: FeedSpec = FeedSpec()) -> list[LabeledItem]:
     used: set[str] = set()
     items = [_finish(rng, spec.seed, n, d, used) for n, d in enumerate(drafts)]
     return _deliver(rng, items, spec.redelivery_rate)
+
+
+def signal_reports(
+    seed: int,
+    signal_id: str,
+    region: str,
+    times: Sequence[datetime],
+    publishers: Sequence[tuple[str, str]] | None = None,
+) -> list[dict[str, object]]:
+    """Reports of one signal published at ``times``, each worded afresh, in time order.
+
+    With ``publishers`` the reports cycle through those outlets; otherwise each draws one.
+    """
+    rng = random.Random(f"{seed}|{signal_id}|{region}")
+    topic = _SIGNALS[signal_id]
+    used: set[str] = set()
+    items = []
+    for n, published in enumerate(sorted(times)):
+        outlet = publishers[n % len(publishers)] if publishers else None
+        draft = _Draft(published, "genuine", signal_id, region, topic, outlet)
+        items.append(_finish(rng, seed, n, draft, used).item)
+    return items
 
 
 def write_jsonl(path: Path, items: Iterable[dict[str, object]]) -> int:

@@ -1,6 +1,7 @@
 """Table-driven tests of every detector in the library, plus properties they all share."""
 
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -116,6 +117,18 @@ CASES: list[tuple[str, DetectorBase, list[int], list[int]]] = [
     ("flatline: never active", Flatline(windows=2, warmup=1), [0, 0, 0, 0], []),
     ("new_term first arrival", NewTerm(), [0, 0, 1, 3, 0, 2], [2]),
     ("new_term min_count", NewTerm(min_count=3), [1, 2, 3, 5], [2]),
+    (
+        "new_term learns before since",
+        NewTerm(since=datetime.fromtimestamp(T0 + 2 * H, UTC)),
+        [1, 0, 0, 1],
+        [],
+    ),
+    (
+        "new_term after since",
+        NewTerm(since=datetime.fromtimestamp(T0 + 2 * H, UTC)),
+        [0, 0, 0, 1],
+        [3],
+    ),
 ]
 
 
