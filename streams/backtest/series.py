@@ -12,13 +12,16 @@ import csv
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from streams.detect.detectors import DetectorBase, Observation
 from streams.detect.suite import DetectorSuite, Fired
 
 __all__ = ["CountSeries", "SeriesError", "SeriesRun", "read_count_csv", "run_series"]
+
+
+_EPOCH = datetime(1970, 1, 1)  # naive times are UTC
 
 
 class SeriesError(ValueError):
@@ -68,7 +71,7 @@ def read_count_csv(
                 raise SeriesError(f"{path}:{line}: {exc}") from None
             if value < 0 or value != int(value):
                 raise SeriesError(f"{path}:{line}: count {row[col_v]!r} is not a whole number >= 0")
-            start = (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).timestamp()
+            start = (ts - _EPOCH).total_seconds() if ts.tzinfo is None else ts.timestamp()
             name = row[col_k] if col_k is not None else default_key
             series = by_key.get(name) or by_key.setdefault(name, CountSeries(name, 0.0))
             if series.starts and start <= series.starts[-1]:

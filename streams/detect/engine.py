@@ -151,7 +151,8 @@ class Detection:
     def needs_advance(self, state: KeyState) -> bool:
         """Whether a watermark may change this key: open windows, or silence can alert."""
         return bool(state.windows) or (
-            state.closed_through is not None and self.suite(state.signal_id).alerts_on_empty
+            state.closed_through is not None
+            and self.suite(state.signal_id).waits_on_silence(state.detectors)
         )
 
     def expired(self, state: KeyState) -> bool:

@@ -9,7 +9,7 @@ so a backtest reproduces the worker's decisions exactly.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +40,7 @@ class DetectorSuite:
         # A detector's state is only valid for the parameters that built it; the
         # fingerprint lets a changed watchlist restart that detector's learning alone.
         self._prints = {d.label: _fingerprint(d) for d in detectors}
-        self.alerts_on_empty = any(d.alerts_on_empty for d in detectors)
+        self._plan = tuple((d, d.label, self._prints[d.label]) for d in detectors)
 
     def initial(self) -> dict[str, Any]:
         return {d.label: self._fresh(d) for d in self.detectors}
@@ -55,31 +55,31 @@ class DetectorSuite:
         return fired
 
     def skip(self, states: dict[str, Any], start: float, step: float, windows: int) -> list[Fired]:
-        """Close ``windows`` empty windows from ``start``: folded at once where none can alert."""
+        """Close ``windows`` empty windows from ``start``."""
         if windows <= 0:
             return []
         fired = []
         for det, entry in self._entries(states):
-            if not det.alerts_on_empty:
-                det.skip_empty(entry["s"], start, step, windows)
-                continue
-            for i in range(windows):
-                obs = Observation(start + i * step, step, 0)
-                decision = det.observe(entry["s"], obs)
-                if decision.alert:
-                    fired.append(self._fire(det, entry, obs, decision))
+            for obs, decision in det.observe_empty(entry["s"], start, step, windows):
+                fired.append(self._fire(det, entry, obs, decision))
         fired.sort(key=lambda f: f.obs.start)
         return fired
 
-    def _entries(self, states: dict[str, Any]) -> Iterator[tuple[DetectorBase, dict[str, Any]]]:
-        if len(states) != len(self.detectors):
+    def waits_on_silence(self, states: dict[str, Any]) -> bool:
+        """Whether an empty window could alert for this key (see ``waits_on_silence``)."""
+        return any(det.waits_on_silence(entry["s"]) for det, entry in self._entries(states))
+
+    def _entries(self, states: dict[str, Any]) -> list[tuple[DetectorBase, dict[str, Any]]]:
+        if len(states) != len(self._plan):
             for label in set(states) - set(self._prints):
                 del states[label]
-        for det in self.detectors:
-            entry = states.get(det.label)
-            if entry is None or entry["p"] != self._prints[det.label]:
-                entry = states[det.label] = self._fresh(det)
-            yield det, entry
+        out = []
+        for det, label, fingerprint in self._plan:
+            entry = states.get(label)
+            if entry is None or entry["p"] != fingerprint:
+                entry = states[label] = self._fresh(det)
+            out.append((det, entry))
+        return out
 
     def _fire(
         self, det: DetectorBase, entry: dict[str, Any], obs: Observation, decision: Decision

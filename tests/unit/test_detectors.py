@@ -19,10 +19,13 @@ from streams.detect.detectors import (
     Observation,
     Ratio,
     Seasonal,
+    SeasonalQuantile,
     Significance,
     Threshold,
     parse_detector,
 )
+from streams.detect.detectors.seasonal import tail_score
+from streams.detect.tails import log_sf_negative_binomial, log_sf_poisson
 
 H = 3600.0
 T0 = 1_780_000_000.0 // 86400 * 86400  # midnight UTC
@@ -105,6 +108,13 @@ CASES: list[tuple[str, DetectorBase, list[int], list[int]]] = [
     ("seasonal: daytime volume is normal", Seasonal(p_value=1e-4), daily(QUIET_DAY, 5), []),
     ("seasonal: 20 at night is a burst", Seasonal(p_value=1e-4), [*daily(QUIET_DAY, 4), 20], [96]),
     ("seasonal: warm-up", Seasonal(p_value=1e-4, warmup=2), [*daily(QUIET_DAY, 1), 20], []),
+    ("seasonal_quantile: a slot's first window only sets its level", SeasonalQuantile(), [50], []),
+    (
+        "seasonal_quantile: a burst near the key's record",
+        SeasonalQuantile(smooth=1, quantile_floor=3),
+        [*daily(QUIET_DAY, 3), 25],
+        [72],
+    ),
     ("cusum slow rise", Cusum(half_life=200, k=0.5, h=5, warmup=20), [2] * 40 + [4] * 6, [43]),
     (
         "cusum one blip is not a rise",
@@ -180,6 +190,7 @@ def test_every_kind_is_registered_and_parsed_from_a_mapping() -> None:
         "ratio",
         "significance",
         "seasonal",
+        "seasonal_quantile",
         "cusum",
         "flatline",
         "new_term",
@@ -211,6 +222,7 @@ SAMPLES = [
     Ratio(reference_windows=5, direction="both"),
     Significance(),
     Seasonal(period="week"),
+    SeasonalQuantile(smooth=3),
     Cusum(),
     Flatline(windows=4),
     NewTerm(),
@@ -228,18 +240,19 @@ SAMPLES = [
 def test_skipping_empty_windows_equals_observing_them(
     det: DetectorBase, before: list[int], gap: int, after: list[int]
 ) -> None:
-    """Folding a gap in one step must leave the state exactly as observing each window."""
-    if det.alerts_on_empty:
-        return  # these are always observed window by window
+    """Closing a gap in one call must decide and leave the state as observing each window."""
     a, b = det.initial(), det.initial()
     i = 0
     for count in before:
         for s in (a, b):
             det.observe(s, Observation(T0 + i * H, H, count, count))
         i += 1
+    one_by_one = []
     for k in range(gap):
-        det.observe(a, Observation(T0 + (i + k) * H, H, 0))
-    det.skip_empty(b, T0 + i * H, H, gap)
+        obs = Observation(T0 + (i + k) * H, H, 0)
+        if det.observe(a, obs).alert:
+            one_by_one.append(obs.start)
+    assert [obs.start for obs, _ in det.observe_empty(b, T0 + i * H, H, gap)] == one_by_one
     i += gap
     for count in after:
         da = det.observe(a, Observation(T0 + i * H, H, count, count))
@@ -269,3 +282,28 @@ def _close(a: object, b: object) -> bool:
     if isinstance(a, float) or isinstance(b, float):
         return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)  # type: ignore[arg-type]
     return a == b
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    expected=st.floats(0.5, 5000),
+    spread=st.floats(1.0, 200.0),
+    count=st.integers(1, 20_000),
+    p_value=st.sampled_from([1e-2, 1e-4, 1e-8]),
+)
+def test_seasonal_shortcut_never_changes_an_alert(
+    expected: float, spread: float, count: int, p_value: float
+) -> None:
+    """The normal stand-in near the mean must decide exactly as the exact tail would."""
+    var = expected * spread
+    exact = -_exact_log_sf(count, expected, var) / math.log(10)
+    bound = -math.log10(p_value)
+    assert (tail_score(count, expected, var) >= bound) == (exact >= bound)
+
+
+def _exact_log_sf(count: int, expected: float, var: float) -> float:
+    if count <= expected:
+        return 0.0
+    if var > expected:
+        return log_sf_negative_binomial(count, expected, expected**2 / (var - expected))
+    return log_sf_poisson(count, expected)

@@ -25,6 +25,7 @@ from streams.detect.detectors.flatline import Flatline
 from streams.detect.detectors.new_term import NewTerm
 from streams.detect.detectors.ratio import Ratio
 from streams.detect.detectors.seasonal import Seasonal
+from streams.detect.detectors.seasonal_quantile import SeasonalQuantile
 from streams.detect.detectors.significance import Significance
 from streams.detect.detectors.threshold import Threshold
 
@@ -40,6 +41,7 @@ __all__ = [
     "Observation",
     "Ratio",
     "Seasonal",
+    "SeasonalQuantile",
     "Significance",
     "Threshold",
     "load_detectors",
@@ -47,13 +49,31 @@ __all__ = [
 ]
 
 DetectorSpec = Annotated[
-    Threshold | Ratio | Significance | Seasonal | Cusum | Flatline | NewTerm | Cardinality,
+    Threshold
+    | Ratio
+    | Significance
+    | Seasonal
+    | SeasonalQuantile
+    | Cusum
+    | Flatline
+    | NewTerm
+    | Cardinality,
     Field(discriminator="kind"),
 ]
 
 DETECTOR_KINDS: dict[str, type[DetectorBase]] = {
     cls.model_fields["kind"].default: cls
-    for cls in (Threshold, Ratio, Significance, Seasonal, Cusum, Flatline, NewTerm, Cardinality)
+    for cls in (
+        Threshold,
+        Ratio,
+        Significance,
+        Seasonal,
+        SeasonalQuantile,
+        Cusum,
+        Flatline,
+        NewTerm,
+        Cardinality,
+    )
 }
 
 _ADAPTER: TypeAdapter[DetectorBase] = TypeAdapter(DetectorSpec)

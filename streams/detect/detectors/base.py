@@ -62,10 +62,12 @@ class DetectorBase(BaseModel):
 
     kind: str
 
-    @property
-    def alerts_on_empty(self) -> bool:
-        """Whether a window without items can alert (flatline): then every empty window is
-        observed one by one instead of folded into the state in one step."""
+    def waits_on_silence(self, state: dict[str, Any]) -> bool:
+        """Whether, in this state, a window without items could still alert (a flatline).
+
+        Keys whose detectors all say no are left alone until their next item arrives; the
+        windows in between are then closed in one go with ``observe_empty``.
+        """
         return False
 
     @property
@@ -92,11 +94,17 @@ class DetectorBase(BaseModel):
         """Decide on one closed window, then fold it into ``state`` (in place)."""
         raise NotImplementedError
 
-    def skip_empty(self, state: dict[str, Any], start: float, step: float, windows: int) -> None:
-        """Fold ``windows`` empty windows from ``start`` into ``state``; none may alert.
+    def observe_empty(
+        self, state: dict[str, Any], start: float, step: float, windows: int
+    ) -> list[tuple[Observation, Decision]]:
+        """Observe ``windows`` empty windows from ``start``; return those that alert.
 
-        Only called when ``alerts_on_empty`` is false. Detectors with a closed form
-        override this; the default observes them one by one.
+        The default observes them one by one; detectors with a closed form override it.
         """
+        out = []
         for i in range(windows):
-            self.observe(state, Observation(start + i * step, step, 0))
+            obs = Observation(start + i * step, step, 0)
+            decision = self.observe(state, obs)
+            if decision.alert:
+                out.append((obs, decision))
+        return out

@@ -51,5 +51,7 @@ class Cardinality(DetectorBase):
             return Decision(float(publishers), 0.0, True, self.min_publishers / max(publishers, 1))
         return Decision(float(publishers), 0.0, False, 0.0)
 
-    def skip_empty(self, state: dict[str, Any], start: float, step: float, windows: int) -> None:
-        return None
+    def observe_empty(
+        self, state: dict[str, Any], start: float, step: float, windows: int
+    ) -> list[tuple[Observation, Decision]]:
+        return []  # an empty window changes nothing here

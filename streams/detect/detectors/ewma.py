@@ -8,11 +8,13 @@ seen instead of being dragged towards zero by an empty start.
 
 from __future__ import annotations
 
+import functools
 import math
 
 __all__ = ["half_life_alpha", "update", "weight"]
 
 
+@functools.lru_cache(maxsize=256)
 def half_life_alpha(half_life: float) -> float:
     """Weight of the newest observation such that one ``half_life`` ago weighs half."""
     return 1.0 - math.exp(math.log(0.5) / half_life)

@@ -28,9 +28,8 @@ class Flatline(DetectorBase):
         default=1, ge=1, description="Active windows the key needs before silence counts."
     )
 
-    @property
-    def alerts_on_empty(self) -> bool:
-        return True
+    def waits_on_silence(self, state: dict[str, Any]) -> bool:
+        return bool(state["active"] >= self.warmup)
 
     def initial(self) -> dict[str, Any]:
         return {"quiet": 0, "active": 0}

@@ -53,5 +53,7 @@ class NewTerm(DetectorBase):
             state["known"] = True
         return Decision(float(obs.count), 0.0, alert, obs.count / self.min_count)
 
-    def skip_empty(self, state: dict[str, Any], start: float, step: float, windows: int) -> None:
-        return None
+    def observe_empty(
+        self, state: dict[str, Any], start: float, step: float, windows: int
+    ) -> list[tuple[Observation, Decision]]:
+        return []  # an empty window changes nothing here

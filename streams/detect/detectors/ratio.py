@@ -38,9 +38,8 @@ class Ratio(DetectorBase):
         default="up", description="Rises, drops, or both."
     )
 
-    @property
-    def alerts_on_empty(self) -> bool:
-        return self.direction != "up"
+    def waits_on_silence(self, state: dict[str, Any]) -> bool:
+        return self.direction != "up" and state["total"] > 0
 
     def initial(self) -> dict[str, Any]:
         return {"ring": [0] * self.reference_windows, "pos": 0, "total": 0, "n": 0}

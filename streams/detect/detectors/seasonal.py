@@ -14,6 +14,7 @@ It alerts when the probability falls below ``p_value``. State: three arrays of 2
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Literal
 
@@ -23,11 +24,46 @@ from streams.detect.detectors import ewma
 from streams.detect.detectors.base import Decision, DetectorBase, Observation
 from streams.detect.tails import log_sf_negative_binomial, log_sf_poisson
 
-__all__ = ["Seasonal"]
+__all__ = ["Seasonal", "hour_slot", "slot_alpha", "tail_score"]
 
 _LN10 = math.log(10.0)
 _SLOT = 3600.0
 _PERIOD = {"day": 86400.0, "week": 7 * 86400.0}
+
+
+def tail_score(count: int, expected: float, var: float) -> float:
+    """-log10 P(X >= count) for the slot's distribution (see the module docstring).
+
+    Within two standard deviations of the expected count the tail is above 2 % for every
+    Poisson or negative binomial with a mean of at least 0.5 (``floor``'s least value),
+    far from any ``p_value`` allowed; there the normal approximation stands in for the
+    exact tail, which would cost a continued fraction per window.
+    """
+    if count <= expected:
+        return 0.0
+    spread = max(var, expected)
+    if count <= expected + 2.0 * math.sqrt(spread):
+        z = (count - expected) / math.sqrt(spread)
+        return -math.log10(0.5 * math.erfc(z / math.sqrt(2.0)))
+    if var > expected:
+        log_p = log_sf_negative_binomial(count, expected, expected**2 / (var - expected))
+    else:
+        log_p = log_sf_poisson(count, expected)
+    return -log_p / _LN10
+
+
+def hour_slot(start: float, period: str, utc_offset: float) -> int:
+    """The hour of the day (0-23) or of the week (0-167, Thursday 00:00 first) of ``start``."""
+    return int(((start + utc_offset * _SLOT) % _PERIOD[period]) // _SLOT)
+
+
+@functools.lru_cache(maxsize=256)
+def slot_alpha(half_life_periods: float, step: float) -> float:
+    """EWMA weight per window of a slot, for a half-life in periods whatever the window.
+
+    Each hour slot sees ``3600 / step`` windows per period (one for hourly windows).
+    """
+    return ewma.half_life_alpha(half_life_periods * max(1.0, _SLOT / step))
 
 
 class Seasonal(DetectorBase):
@@ -44,12 +80,12 @@ class Seasonal(DetectorBase):
         default=14.0, gt=0, description="Periods after which a count weighs half in its slot."
     )
     p_value: float = Field(
-        default=1e-4, gt=0, lt=1, description="Tail probability below which a window alerts."
+        default=1e-4, gt=0, le=0.01, description="Tail probability below which a window alerts."
     )
     min_count: int = Field(default=5, ge=1, description="Fewest items in a window that may alert.")
     floor: float = Field(
         default=0.5,
-        gt=0,
+        ge=0.5,
         description="Least expected count per window, so empty slots still judge.",
     )
     warmup: float = Field(
@@ -66,26 +102,17 @@ class Seasonal(DetectorBase):
         return {"mean": [0.0] * slots, "var": [0.0] * slots, "seen": [0] * slots, "n": 0}
 
     def observe(self, state: dict[str, Any], obs: Observation) -> Decision:
-        slot = int(((obs.start + self.utc_offset * _SLOT) % _PERIOD[self.period]) // _SLOT)
+        slot = hour_slot(obs.start, self.period, self.utc_offset)
         means, variances = state["mean"], state["var"]
         mean, var = means[slot], variances[slot]
         count = obs.count
         expected = max(mean, self.floor)
-        score = 0.0
-        if count > expected:
-            if var > expected:
-                log_p = log_sf_negative_binomial(count, expected, expected**2 / (var - expected))
-            else:
-                log_p = log_sf_poisson(count, expected)
-            score = -log_p / _LN10
+        score = tail_score(count, expected, var)
         bound = -math.log10(self.p_value)
         warm = state["n"] * obs.step >= self.warmup * _PERIOD[self.period]
         alert = warm and count >= self.min_count and score >= bound
-        # Each slot sees period / step windows per period; weigh them so that the
-        # half-life is in periods whatever the window length.
-        per_period = max(1.0, _SLOT / obs.step)
         seen = state["seen"]
-        alpha = ewma.weight(ewma.half_life_alpha(self.half_life * per_period), seen[slot])
+        alpha = ewma.weight(slot_alpha(self.half_life, obs.step), seen[slot])
         means[slot], variances[slot] = ewma.update(mean, var, count, alpha)
         seen[slot] += 1
         state["n"] += 1

@@ -50,7 +50,10 @@ class Significance(DetectorBase):
         state["n"] = n + 1
         return Decision(score, mean, alert, score / self.threshold)
 
-    def skip_empty(self, state: dict[str, Any], start: float, step: float, windows: int) -> None:
+    def observe_empty(
+        self, state: dict[str, Any], start: float, step: float, windows: int
+    ) -> list[tuple[Observation, Decision]]:
+        # A count of zero never reaches min_count, so none of these windows alerts.
         alpha = ewma.half_life_alpha(self.half_life)
         while windows > 0 and ewma.weight(alpha, state["n"]) > alpha:
             self.observe(state, Observation(start, step, 0))
@@ -62,3 +65,4 @@ class Significance(DetectorBase):
         state["mean"] = mean * d
         state["var"] = state["var"] * d + mean * mean * d * (1.0 - d)
         state["n"] = state["n"] + windows
+        return []

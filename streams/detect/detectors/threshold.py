@@ -35,9 +35,15 @@ class Threshold(DetectorBase):
         state["total"] = total
         return Decision(float(total), 0.0, total >= self.count, total / self.count)
 
-    def skip_empty(self, state: dict[str, Any], start: float, step: float, windows: int) -> None:
-        if windows >= self.windows:
-            pos = (state["pos"] + windows) % self.windows
-            state.update(ring=[0] * self.windows, pos=pos, total=0)
-        else:
-            super().skip_empty(state, start, step, windows)
+    def observe_empty(
+        self, state: dict[str, Any], start: float, step: float, windows: int
+    ) -> list[tuple[Observation, Decision]]:
+        # Until the timeframe has slid past the last counts the sum may still alert; after
+        # that every window sums to zero.
+        head = min(windows, self.windows)
+        fired = super().observe_empty(state, start, step, head)
+        state["pos"] = (state["pos"] + windows - head) % self.windows
+        return fired
+
+    def waits_on_silence(self, state: dict[str, Any]) -> bool:
+        return bool(state["total"] >= self.count)
