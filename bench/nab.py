@@ -1,6 +1,6 @@
 """Detectors on the Numenta Anomaly Benchmark's realTweets files, with fixed alert decisions.
 
-    python bench/nab.py [--nab ../shared/nab] [--quick]
+    python bench/nab.py [--nab ../shared/nab] [--quick | --wide]
 
 The NAB files stay outside the repository; point ``--nab`` at a folder holding
 ``data/realTweets/*.csv``, ``labels/combined_windows.json`` and, if present, NAB's own
@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import bisect
 import itertools
+import json
 import math
 import random
 import subprocess
@@ -70,6 +71,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--nab", default="../shared/nab", help="folder with data/ and labels/")
     parser.add_argument("--quick", action="store_true", help="smaller grids")
+    parser.add_argument(
+        "--wide", action="store_true", help="leave-one-file-out over beta and quantile_step too"
+    )
     args = parser.parse_args()
     root = Path(args.nab)
     data, labels_path = root / "data", root / "labels" / "combined_windows.json"
@@ -106,18 +110,19 @@ def main() -> int:
                     str(data),
                     "--windows",
                     str(labels_path),
+                    "--json",
                 ],
                 capture_output=True,
                 text=True,
                 check=True,
             ).stdout
-            theirs = float(printed.strip().rsplit("=", 1)[1])
+            theirs = json.loads(printed)["normalised"]
             print(
                 f"   nab_score.py on the same outputs: {theirs:.4f}; "
                 f"difference {abs(theirs - run.total.normalised):.2e}"
             )
 
-    grid = _grid(args.quick)
+    grid = _grid(args.quick, args.wide)
     print(f"\n2. leave-one-file-out over {len(grid)} configurations around the committed one")
     table = [[_score(series[rel], cfg, spans[rel]) for rel in series] for cfg in grid]
     held = NabScore(0.0, 0.0, 0.0, 0, 0, 0)
@@ -231,16 +236,20 @@ def _describe(detectors: Sequence[DetectorBase]) -> str:
     return " + ".join(parts)
 
 
-def _grid(quick: bool) -> list[list[DetectorBase]]:
+def _grid(quick: bool, wide: bool) -> list[list[DetectorBase]]:
     base = default_nab_detectors()[0]
     assert isinstance(base, SeasonalQuantile)
-    thresholds = [0.85, 0.95, 1.05] if quick else [0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1]
-    smooths = [3, 6] if quick else [1, 3, 6, 12]
-    half_lives = [3.0, 6.0] if quick else [3.0, 6.0, 12.0]
-    quantiles = [0.999] if quick else [0.99, 0.999]
+    axes: dict[str, list[float]] = {
+        "threshold": [0.85, 0.95, 1.05] if quick else [0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1],
+        "smooth": [3, 6] if quick else [1, 3, 6, 12],
+        "half_life": [3.0, 6.0] if quick else [3.0, 6.0, 12.0],
+        "quantile": [0.999] if quick else [0.99, 0.999],
+    }
+    if wide:
+        axes |= {"beta": [1.0, 2.0, 4.0], "quantile_step": [0.05, 0.1, 0.2]}
     return [
-        [base.model_copy(update={"threshold": t, "smooth": m, "half_life": h, "quantile": q})]
-        for t, m, h, q in itertools.product(thresholds, smooths, half_lives, quantiles)
+        [base.model_copy(update=dict(zip(axes, values, strict=True)))]
+        for values in itertools.product(*axes.values())
     ]
 
 

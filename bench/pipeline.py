@@ -33,7 +33,7 @@ from streams.kafka_local import KafkaSetupError, LocalKafka
 from streams.settings import Settings
 from streams.sources.replay import producer_for
 from streams.sources.samplefeed import FeedSpec, generate
-from streams.worker_process import Samples, WorkerError, WorkerProcess, free_port, total
+from streams.worker_process import Samples, WorkerError, WorkerProcess, isolated_settings, total
 
 POLL_SECONDS = 0.1
 LATENCY = "watchfloor_processing_latency_seconds"
@@ -87,16 +87,7 @@ def bench_settings(bootstrap: str, run: str, batch_size: int | None) -> Settings
         extra["batch_size"] = batch_size
     if watchlist := os.environ.get("WATCHFLOOR_WATCHLIST"):
         extra["watchlist"] = Path(watchlist).resolve()  # the worker runs in another folder
-    return Settings(
-        kafka_bootstrap=bootstrap,
-        app_id=f"wf-bench-{run}",
-        topic_raw=f"bench{run}.raw",
-        topic_signals=f"bench{run}.signals",
-        topic_alerts=f"bench{run}.alerts",
-        topic_deadletter=f"bench{run}.deadletter",
-        web_port=free_port(),
-        **extra,
-    )
+    return isolated_settings(bootstrap, "bench", run, **extra)
 
 
 async def delete_run_topics(settings: Settings, run: str) -> None:

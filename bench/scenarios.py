@@ -27,6 +27,7 @@ from streams.detect.detectors import (
     NewTerm,
     Ratio,
     Seasonal,
+    SeasonalQuantile,
     Significance,
     Threshold,
 )
@@ -47,6 +48,7 @@ CONFIGS: dict[str, tuple[list[DetectorBase], list[str]]] = {
         [*SPIKES, "quiet"],
     ),
     "seasonal (defaults)": ([Seasonal(realert=AGAIN)], [*SPIKES, "quiet"]),
+    "seasonal_quantile (defaults)": ([SeasonalQuantile(realert=AGAIN)], [*SPIKES, "quiet"]),
     "cusum (defaults)": ([Cusum(realert=AGAIN)], [*SPIKES, "quiet"]),
     "flatline windows=24": (
         [Flatline(windows=24, realert=Realert(cooldown="1d", backoff=2, max_cooldown="1w"))],

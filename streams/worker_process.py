@@ -12,9 +12,11 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 from urllib.request import urlopen
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -43,6 +45,26 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def isolated_settings(
+    bootstrap: str, prefix: str, run: str | None = None, **overrides: Any
+) -> Settings:
+    """Settings whose topics, consumer group and web port no other run shares.
+
+    Every topic name and the app id (which names Faust's changelog topics) hold ``run``.
+    """
+    run = run or uuid.uuid4().hex[:8]
+    return Settings(
+        kafka_bootstrap=bootstrap,
+        app_id=f"wf-{prefix}-{run}",
+        topic_raw=f"{prefix}{run}.raw",
+        topic_signals=f"{prefix}{run}.signals",
+        topic_alerts=f"{prefix}{run}.alerts",
+        topic_deadletter=f"{prefix}{run}.deadletter",
+        web_port=free_port(),
+        **overrides,
+    )
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

@@ -13,8 +13,10 @@ __all__ = ["item_hits"]
 def item_hits(
     matcher: Matcher, item: RawItem, ingested_at: float, watermark: float
 ) -> list[SignalHit]:
-    """One hit per matching signal, keyed ``signal|region``; times are Unix seconds."""
-    matches = matcher.match(item.title, (item.deck, item.body), item.region, item.importance)
+    """One hit per matching signal, keyed ``signal|region`` (or publisher); times: Unix s."""
+    matches = matcher.match(
+        item.title, (item.deck, item.body), item.region, item.importance, item.publisher
+    )
     if not matches:
         return []
     published = item.published_at.astimezone(UTC)

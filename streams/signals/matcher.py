@@ -42,10 +42,8 @@ class Match:
     signal_id: str
     region: str
     terms: tuple[str, ...]
-
-    @property
-    def key(self) -> str:
-        return f"{self.signal_id}|{self.region}"
+    key: str
+    """``signal|region``, or ``signal|publisher`` for signals keyed by publisher."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +63,7 @@ class Matcher:
         self._prefix: dict[int, dict[str, list[_Term]]] = defaultdict(lambda: defaultdict(list))
         self._signals = tuple(self._compile(s) for s in watchlist.signals)
         self._prefix_lengths = sorted(self._prefix)
+        self._match_all = any(not s.all_of for s in watchlist.signals)
         self._memo: dict[str, tuple[_Term, ...]] = {}
 
     def match(
@@ -73,10 +72,11 @@ class Matcher:
         text: Iterable[str | None],
         region: str | None,
         importance: int | None,
+        publisher: str | None = None,
     ) -> list[Match]:
         """Signals the item matches, each with the watchlist terms found, in list order."""
         found = self._find(" \n ".join([title, *(t for t in text if t)]))
-        if not found:
+        if not found and not self._match_all:
             return []
         slug = region_slug(region)
         matches = []
@@ -89,7 +89,12 @@ class Matcher:
             if cs.exclude & found or not all(g & found for g in cs.groups):
                 continue
             hit = sorted(set().union(*cs.groups) & found)
-            matches.append(Match(cs.signal.id, slug, tuple(self._labels[i] for i in hit)))
+            terms = tuple(self._labels[i] for i in hit)
+            if cs.signal.key_by == "publisher":
+                key = f"{cs.signal.id}|{region_slug(publisher)}"
+                matches.append(Match(cs.signal.id, "all", terms, key))
+            else:
+                matches.append(Match(cs.signal.id, slug, terms, f"{cs.signal.id}|{slug}"))
         return matches
 
     def _find(self, text: str) -> set[int]:

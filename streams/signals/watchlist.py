@@ -2,8 +2,9 @@
 
 A signal matches an item when every group of ``all_of`` has at least one term in the
 item's text (title, deck and body), no ``exclude`` term occurs, and the item passes the
-metadata filters. Terms are words or phrases, matched case-insensitively on whole words;
-a trailing ``*`` on a word matches any ending (``conscript*``: conscript, conscription).
+metadata filters; a signal without groups matches every item that passes the filters.
+Terms are words or phrases, matched case-insensitively on whole words; a trailing ``*``
+on a word matches any ending (``conscript*``: conscript, conscription).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, cast
+from typing import Annotated, Literal, cast
 
 import yaml
 from pydantic import (
@@ -57,12 +58,20 @@ class Signal(BaseModel):
 
     id: SignalId
     description: str = ""
-    all_of: list[TermGroup] = Field(min_length=1)
+    all_of: list[TermGroup] = Field(
+        default_factory=list,
+        description="Term groups that must all occur; none: every item passing the filters.",
+    )
     exclude: list[Term] = Field(default_factory=list)
     regions: list[str] | None = Field(
         default=None, description="Only items from these regions (names or slugs)."
     )
     min_importance: int | None = Field(default=None, ge=1, le=10)
+    key_by: Literal["region", "publisher"] = Field(
+        default="region",
+        description="What a key counts: the signal per region, or per publisher (its "
+        "region is then 'all'), e.g. to notice one outlet falling silent.",
+    )
     detectors: list[DetectorSpec] | None = Field(
         default=None,
         min_length=1,

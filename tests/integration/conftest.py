@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams.kafka_local import LocalKafka
 from streams.settings import Settings
-from streams.worker_process import Samples, WorkerError, WorkerProcess, free_port
+from streams.worker_process import Samples, WorkerError, WorkerProcess, free_port, isolated_settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,17 +47,7 @@ def bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def fresh_settings(bootstrap: str) -> Settings:
     """Settings with topics and a consumer group no other test uses."""
-    run = uuid.uuid4().hex[:8]
-    return Settings(
-        kafka_bootstrap=bootstrap,
-        app_id=f"wf-test-{run}",
-        topic_raw=f"t{run}.raw",
-        topic_signals=f"t{run}.signals",
-        topic_alerts=f"t{run}.alerts",
-        topic_deadletter=f"t{run}.deadletter",
-        web_port=free_port(),
-        batch_within=0.1,
-    )
+    return isolated_settings(bootstrap, "test", batch_within=0.1)
 
 
 @pytest.fixture

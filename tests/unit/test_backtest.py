@@ -145,3 +145,44 @@ def test_item_backtest_uses_the_worker_code_and_finds_the_sample_surge(
 def test_evaluate_without_labels_reports_alerts_only() -> None:
     report = evaluate("k", [0.0, 3600.0], 3600.0, [True, False], None)
     assert (report.alerts, report.events, report.precision, report.nab) == (1, None, None, None)
+
+
+def test_a_source_falling_silent_alerts_for_that_publisher() -> None:
+    from streams.offline import run_offline
+    from streams.settings import Settings
+    from streams.signals.watchlist import Watchlist
+
+    watchlist = Watchlist.model_validate(
+        {
+            "version": "t",
+            "signals": [
+                {
+                    "id": "outlet-alive",
+                    "key_by": "publisher",
+                    "detectors": [
+                        {"kind": "flatline", "windows": 6, "realert": {"cooldown": "1d"}}
+                    ],
+                }
+            ],
+        }
+    )
+    items = []
+    for hour in range(72):
+        for outlet in ("Alpha News", "Beta Wire"):
+            if outlet == "Beta Wire" and hour >= 40:
+                continue  # Beta's feed dies at hour 40
+            at = T0 + timedelta(hours=hour, minutes=10)
+            items.append(
+                {
+                    "id": f"{outlet}-{hour}",
+                    "title": "Bulletin",
+                    "published_at": at.isoformat(),
+                    "publisher": outlet,
+                }
+            )
+    run = run_offline((json.dumps(i).encode() for i in items), Settings(), watchlist=watchlist)
+    # Six quiet windows (40-45) alert; the one-day cooldown lets the reminder at 69 through.
+    assert [(a.key, a.window_start - T0, a.count) for a in run.alerts] == [
+        ("outlet-alive|beta-wire", timedelta(hours=45), 0),
+        ("outlet-alive|beta-wire", timedelta(hours=69), 0),
+    ]

@@ -105,3 +105,21 @@ def test_exclusions_and_metadata_filters() -> None:
 def test_matching_never_fails_and_is_deterministic(text: str) -> None:
     first = MATCHER.match(text, [text], text[:20] or None, 5)
     assert first == MATCHER.match(text, [text], text[:20] or None, 5)
+
+
+def test_a_signal_without_groups_keyed_by_publisher_matches_every_item() -> None:
+    wl = Watchlist.model_validate(
+        {
+            "version": "t",
+            "signals": [
+                {"id": "any-report", "key_by": "publisher", "regions": ["Baltics"]},
+                {"id": "union", "all_of": [{"name": "u", "terms": ["union state"]}]},
+            ],
+        }
+    )
+    m = Matcher(wl)
+    [hit] = m.match("Weather", ["Rain later"], "Baltics", None, "Delfi Daily")
+    assert (hit.key, hit.region, hit.terms) == ("any-report|delfi-daily", "all", ())
+    assert m.match("Weather", [], "Eastern Europe", None, "Delfi Daily") == []
+    keys = [h.key for h in m.match("Union State", [], "Baltics", None, None)]
+    assert keys == ["any-report|unknown", "union|baltics"]

@@ -24,7 +24,7 @@ from streams.detect.detectors import ewma
 from streams.detect.detectors.base import Decision, DetectorBase, Observation
 from streams.detect.tails import log_sf_negative_binomial, log_sf_poisson
 
-__all__ = ["Seasonal", "hour_slot", "slot_alpha", "tail_score"]
+__all__ = ["HourSlots", "Seasonal", "hour_slot", "slot_alpha", "tail_score"]
 
 _LN10 = math.log(10.0)
 _SLOT = 3600.0
@@ -66,16 +66,28 @@ def slot_alpha(half_life_periods: float, step: float) -> float:
     return ewma.half_life_alpha(half_life_periods * max(1.0, _SLOT / step))
 
 
-class Seasonal(DetectorBase):
-    """Spike against the usual count for the hour of day or week (negative binomial tail)."""
+class HourSlots(DetectorBase):
+    """Parameters of detectors that learn a level per hour of the day or of the week."""
 
-    kind: Literal["seasonal"] = "seasonal"
     period: Literal["day", "week"] = Field(
         default="day", description="Rhythm to learn: hour of day (24 slots) or of week (168)."
     )
     utc_offset: float = Field(
         default=0.0, ge=-14, le=14, description="Hours added to UTC to find the local hour."
     )
+
+    @property
+    def slots(self) -> int:
+        return int(_PERIOD[self.period] // _SLOT)
+
+    def slot_of(self, start: float) -> int:
+        return hour_slot(start, self.period, self.utc_offset)
+
+
+class Seasonal(HourSlots):
+    """Spike against the usual count for the hour of day or week (negative binomial tail)."""
+
+    kind: Literal["seasonal"] = "seasonal"
     half_life: float = Field(
         default=14.0, gt=0, description="Periods after which a count weighs half in its slot."
     )
@@ -92,17 +104,13 @@ class Seasonal(DetectorBase):
         default=2.0, ge=0, description="Periods the key must have been observed before it alerts."
     )
 
-    @property
-    def slots(self) -> int:
-        return int(_PERIOD[self.period] // _SLOT)
-
     def initial(self) -> dict[str, Any]:
         # n: windows observed; seen: per slot, windows learned from.
         slots = self.slots
         return {"mean": [0.0] * slots, "var": [0.0] * slots, "seen": [0] * slots, "n": 0}
 
     def observe(self, state: dict[str, Any], obs: Observation) -> Decision:
-        slot = hour_slot(obs.start, self.period, self.utc_offset)
+        slot = self.slot_of(obs.start)
         means, variances = state["mean"], state["var"]
         mean, var = means[slot], variances[slot]
         count = obs.count

@@ -28,22 +28,16 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from streams.detect.detectors.base import Decision, DetectorBase, Observation
-from streams.detect.detectors.seasonal import hour_slot, slot_alpha
+from streams.detect.detectors.base import Decision, Observation
+from streams.detect.detectors.seasonal import HourSlots, slot_alpha
 
 __all__ = ["SeasonalQuantile"]
 
 
-class SeasonalQuantile(DetectorBase):
+class SeasonalQuantile(HourSlots):
     """Smoothed hour-of-day z-score relative to the key's tracked high quantile of it."""
 
     kind: Literal["seasonal_quantile"] = "seasonal_quantile"
-    period: Literal["day", "week"] = Field(
-        default="day", description="Rhythm to learn: hour of day (24 slots) or of week (168)."
-    )
-    utc_offset: float = Field(
-        default=0.0, ge=-14, le=14, description="Hours added to UTC to find the local hour."
-    )
     half_life: float = Field(
         default=6.0, gt=0, description="Periods after which a count weighs half in its slot."
     )
@@ -82,10 +76,6 @@ class SeasonalQuantile(DetectorBase):
         default=1, ge=1, description="Fewest items in the newest window for it to alert."
     )
 
-    @property
-    def slots(self) -> int:
-        return 168 if self.period == "week" else 24
-
     def initial(self) -> dict[str, Any]:
         slots = self.slots
         return {
@@ -104,7 +94,7 @@ class SeasonalQuantile(DetectorBase):
         ring[pos] = count
         state["sum"] = total
         state["n"] += 1
-        slot = hour_slot(obs.start, self.period, self.utc_offset)
+        slot = self.slot_of(obs.start)
         means, variances = state["mean"], state["var"]
         mean = means[slot]
         if mean is None:
