@@ -145,7 +145,7 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
             if detectors is None:
                 from streams.signals.watchlist import load_watchlist
 
-                detectors = load_watchlist(settings.watchlist).detectors
+                detectors = list(load_watchlist(settings.watchlist).detectors)
             reports = backtest_counts(csvs, detectors, labels)
         else:
             if detectors is not None:

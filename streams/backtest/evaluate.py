@@ -100,8 +100,7 @@ def evaluate(
     alerts = sum(alerted)
     if events is None:
         return KeyReport(key, len(starts), days, alerts, None)
-    spans = [_rows(starts, a, b) for a, b in events]
-    spans = [s for s in spans if s is not None]
+    spans = [s for a, b in events if (s := _rows(starts, a, b)) is not None]
     inside = [False] * len(starts)
     delays = []
     for first, last in spans:

@@ -132,7 +132,7 @@ def _poisson(rng: random.Random, mean: float) -> int:
 
 
 def _heartbeat(start: datetime, stop: datetime) -> list[dict[str, object]]:
-    beats = []
+    beats: list[dict[str, object]] = []
     at = start
     while at < stop:
         beats.append(

@@ -103,8 +103,8 @@ class DetectProcessor:
                 advanced.add(partition)
         for partition in advanced:
             for key in self.open_keys.in_partition(partition):
-                if key not in touched and (ks := self._load(key)) is not None:
-                    touched[key] = ks
+                if key not in touched and (restored := self._load(key)) is not None:
+                    touched[key] = restored
         for key, ks in touched.items():
             mark = self.watermarks.get(self.open_keys.partition_of(key), float("-inf"))
             advanced_key = self.detection.advance(ks, mark, self.version, now)

@@ -13,11 +13,11 @@ import asyncio
 import base64
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import faust
 from aiokafka.partitioner import murmur2
@@ -93,7 +93,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     alerts_topic = topic(settings.topic_alerts)
     deadletter_topic = topic(settings.topic_deadletter)
     open_keys = OpenKeys(lambda key: _default_partition(key, settings.partitions))
-    state = app.tables.add(
+    # Faust's stubs type tables as plain collections; this one is a mapping of raw bytes.
+    state: MutableMapping[bytes, bytes] = app.tables.add(  # type: ignore[assignment]
         _KeyedTable(
             app,
             open_keys,
@@ -186,22 +187,27 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     @app.agent(raw_topic, name="ingest")
     async def ingest(stream: faust.StreamT[bytes]) -> None:
         watermark = float("-inf")
-        async for events in stream.take_events(settings.batch_size, settings.batch_within):
+        async for events in _batches(stream, settings):
             async with _crash_worker_on_error(app, "ingest"):
                 watermark = await ingest_batch(list(events), watermark)
 
     @app.agent(signals_topic, name="detect")
     async def detect(stream: faust.StreamT[bytes]) -> None:
-        async for events in stream.take_events(settings.batch_size, settings.batch_within):
+        async for events in _batches(stream, settings):
             async with _crash_worker_on_error(app, "detect"):
                 await detect_batch(list(events))
 
-    @app.on_partitions_assigned.connect
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # stubs predate async receivers
     async def _on_assigned(app: faust.App, assigned: Any, **_: Any) -> None:
         # Restored table entries may hold open windows that only a watermark closes.
         open_keys.stale = True
 
     return Watchfloor(app=app, settings=settings, metrics=metrics, matcher=matcher)
+
+
+def _batches(stream: faust.StreamT[bytes], settings: Settings) -> AsyncIterable[Any]:
+    """Batches of events. ``take_events`` is on Faust's Stream, not on its StreamT protocol."""
+    return cast(faust.Stream, stream).take_events(settings.batch_size, settings.batch_within)
 
 
 @asynccontextmanager
@@ -219,7 +225,7 @@ async def _crash_worker_on_error(app: faust.App, agent: str) -> AsyncIterator[No
         raise
 
 
-class _KeyedTable(faust.Table):  # type: ignore[misc]
+class _KeyedTable(faust.Table):
     """A table whose entries go to the changelog partition of their key, not of the event.
 
     Faust writes an entry to the partition of the event being processed; in a batch that

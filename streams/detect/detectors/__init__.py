@@ -84,7 +84,7 @@ def parse_detector(data: object) -> DetectorBase:
     return _ADAPTER.validate_python(data)
 
 
-_LIST_ADAPTER: TypeAdapter[list[DetectorBase]] = TypeAdapter(list[DetectorSpec])
+_LIST_ADAPTER: TypeAdapter[list[DetectorSpec]] = TypeAdapter(list[DetectorSpec])
 
 
 def load_detectors(path: Path) -> list[DetectorBase]:
@@ -96,7 +96,7 @@ def load_detectors(path: Path) -> list[DetectorBase]:
     if not isinstance(data, dict) or "detectors" not in data:
         raise ValueError(f"{path}: expected a mapping with a 'detectors' list")
     try:
-        return _LIST_ADAPTER.validate_python(data["detectors"])
+        return list(_LIST_ADAPTER.validate_python(data["detectors"]))
     except ValidationError as exc:
         problems = "; ".join(
             f"detectors{''.join(f'[{p}]' if isinstance(p, int) else f'.{p}' for p in e['loc'])}: "
