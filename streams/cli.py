@@ -126,11 +126,11 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
             for rel, nab in run.files:
                 print(
                     f"{rel[:44]:44s} {nab.detected:3d}/{nab.windows:<3d} {nab.false_alerts:4d} "
-                    f"{nab.raw:8.4f} {nab.normalised:6.1f}"
+                    f"{nab.raw:8.4f} {_score(nab.normalised, 6, 1)}"
                 )
             total = run.total
             print(
-                f"NAB standard score {total.normalised:.4f} (raw {total.raw:.6f}, "
+                f"NAB standard score {_score(total.normalised, 0, 4)} (raw {total.raw:.6f}, "
                 f"windows hit {total.detected}/{total.windows}, false alerts "
                 f"{total.false_alerts}); outputs in {out_dir}"
             )
@@ -140,13 +140,16 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
             return 2
         labels = load_labels(Path(args.labels)) if args.labels else None
         path = Path(args.input)
-        csvs = [path] if path.suffix == ".csv" else sorted(path.glob("**/*.csv"))
+        is_csv = path.is_file() and path.suffix.lower() == ".csv"
+        csvs = (
+            [path] if is_csv else sorted(p for p in path.rglob("*") if p.suffix.lower() == ".csv")
+        )
         if csvs:
             if detectors is None:
                 from streams.signals.watchlist import load_watchlist
 
                 detectors = list(load_watchlist(settings.watchlist).detectors)
-            reports = backtest_counts(csvs, detectors, labels)
+            reports = backtest_counts(csvs, detectors, labels, None if is_csv else path)
         else:
             if detectors is not None:
                 print(
@@ -162,6 +165,11 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _score(value: float | None, width: int, digits: int) -> str:
+    """A NAB score, or '-' where there was no labelled window to score."""
+    return f"{'-':>{width}s}" if value is None else f"{value:{width}.{digits}f}"
+
+
 def _detectors(args: argparse.Namespace, settings: Settings) -> int:
     from streams.detect.detectors.reference import reference_markdown
 
@@ -170,9 +178,16 @@ def _detectors(args: argparse.Namespace, settings: Settings) -> int:
         print(text, end="")
         return 0
     path = Path(args.write_docs)
-    doc = path.read_text(encoding="utf-8")
     begin, end = "<!-- detectors:begin -->\n", "<!-- detectors:end -->"
-    head, tail = doc[: doc.index(begin) + len(begin)], doc[doc.index(end) :]
+    try:
+        doc = path.read_text(encoding="utf-8")
+        head, tail = doc[: doc.index(begin) + len(begin)], doc[doc.index(end) :]
+    except (OSError, ValueError) as exc:
+        print(
+            f"watchfloor: {path}: needs the markers {begin.strip()} ... {end}: {exc}",
+            file=sys.stderr,
+        )
+        return 2
     path.write_text(head + text + tail, encoding="utf-8")
     print(f"detectors: wrote the reference into {path}")
     return 0

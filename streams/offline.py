@@ -82,6 +82,8 @@ def run_offline(
         _apply(run, processor, processor.process([(0, tick)], now), first, config.window)
     if progress is not None:
         progress.update(run.received, force=True)
+    if watermark == float("-inf"):
+        return run  # nothing was ingested: no windows
     last = config.window.last_closable(watermark)
     run.key_windows = {key: (start, last) for key, start in first.items() if start <= last}
     return run

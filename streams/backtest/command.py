@@ -25,7 +25,7 @@ from typing import TextIO
 
 from streams.backtest.evaluate import KeyReport, Labels, evaluate, labels_for
 from streams.backtest.nab import NabScore
-from streams.backtest.series import CountSeries, read_count_csv, run_series
+from streams.backtest.series import CountSeries, SeriesError, read_count_csv, run_series
 from streams.detect.detectors import DetectorBase, load_detectors
 from streams.offline import OfflineRun, run_offline
 from streams.progress import Progress
@@ -50,15 +50,20 @@ def default_nab_detectors() -> list[DetectorBase]:
 
 
 def backtest_counts(
-    paths: Sequence[Path], detectors: Sequence[DetectorBase], labels: Labels | None
+    paths: Sequence[Path],
+    detectors: Sequence[DetectorBase],
+    labels: Labels | None,
+    root: Path | None = None,
 ) -> list[KeyReport]:
+    """Count CSVs; a file without a key column is keyed by its path under ``root``."""
     reports = []
     progress = Progress("backtest", len(paths))
     for done, path in enumerate(paths, start=1):
-        for series in read_count_csv(path):
-            run = run_series(series, detectors)
+        name = path.relative_to(root).as_posix() if root is not None else path.name
+        for series in read_count_csv(path, key=name):
+            grid, alerted = run_series(series, detectors).grid()
             events = labels_for(labels, series.key) if labels is not None else None
-            reports.append(evaluate(series.key, series.starts, series.step, run.alerted, events))
+            reports.append(evaluate(series.key, grid, series.step, alerted, events))
         progress.update(done)
     return reports
 
@@ -104,9 +109,15 @@ def backtest_nab(
     total = NabScore(0.0, 0.0, 0.0, 0, 0, 0)
     progress = Progress("backtest --nab", len(labels))
     for done, rel in enumerate(sorted(labels), start=1):
-        [series] = read_count_csv(data_dir / rel, key=rel)
+        found = read_count_csv(data_dir / rel, key=rel)
+        if len(found) != 1:
+            raise SeriesError(f"{data_dir / rel}: NAB files hold one series, found {len(found)}")
+        series = found[0]
         run = run_series(series, detectors)
-        _write_nab_output(out_dir / Path(rel).name, series, run.alerted)
+        # NAB's layout: results/<subset>/<file>, the data file's own relative path.
+        target = out_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _write_nab_output(target, series, run.alerted)
         report = evaluate(rel, series.starts, series.step, run.alerted, labels[rel])
         assert report.nab is not None
         files.append((rel, report.nab))
@@ -143,16 +154,16 @@ def format_reports(reports: Sequence[KeyReport], out: TextIO | None = None) -> N
             f"{'all labelled keys':44s} {days:6.1f} {alerts:6d} {events:6d} {detected:4d} "
             f"{_pct(true / alerts if alerts else None):>5s} "
             f"{_pct(detected / events if events else None):>6s} {'':5s} "
-            f"{(alerts - true) / days if days else 0:6.2f} {total.normalised:6.1f}\n"
+            f"{(alerts - true) / days if days else 0:6.2f} {_num(total.normalised):>6s}\n"
         )
 
 
 def _write_nab_output(path: Path, series: CountSeries, alerted: Sequence[bool]) -> None:
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["timestamp", "value", "anomaly_score"])
-        for ts, count, alert in zip(series.timestamps, series.counts, alerted, strict=True):
-            writer.writerow([ts, count, "1.0" if alert else "0.0"])
+        writer.writerow(["timestamp", "anomaly_score"])
+        for ts, alert in zip(series.timestamps, alerted, strict=True):
+            writer.writerow([ts, "1.0" if alert else "0.0"])
 
 
 def _int(v: int | None) -> str:

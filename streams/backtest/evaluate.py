@@ -100,6 +100,7 @@ def evaluate(
     alerts = sum(alerted)
     if events is None:
         return KeyReport(key, len(starts), days, alerts, None)
+    # Events that cover none of the key's windows cannot be judged; like NAB, skip them.
     spans = [s for a, b in events if (s := _rows(starts, a, b)) is not None]
     inside = [False] * len(starts)
     delays = []
@@ -115,12 +116,19 @@ def evaluate(
         rows=len(starts),
         days=days,
         alerts=alerts,
-        events=len(events),
+        events=len(spans),
         detected=len(delays),
         true_alerts=true_alerts,
         delays=tuple(delays),
-        nab=score_series(alerted, spans),
+        nab=_nab(key, alerted, spans),
     )
+
+
+def _nab(key: str, alerted: Sequence[bool], spans: list[tuple[int, int]]) -> NabScore:
+    try:
+        return score_series(alerted, spans)
+    except ValueError as exc:
+        raise ValueError(f"labels of {key!r}: {exc}") from None
 
 
 def _rows(starts: Sequence[float], a: float, b: float) -> tuple[int, int] | None:

@@ -62,11 +62,14 @@ class NabScore:
         )
 
     @property
-    def normalised(self) -> float:
+    def normalised(self) -> float | None:
+        """None when there is nothing to score (no labelled window): NAB's ratio is 0/0."""
         return normalised(self.raw, self.null, self.perfect)
 
 
-def normalised(raw: float, null: float, perfect: float) -> float:
+def normalised(raw: float, null: float, perfect: float) -> float | None:
+    if perfect == null:
+        return None
     return 100.0 * (raw - null) / (perfect - null)
 
 

@@ -9,6 +9,8 @@ Missing rows between two timestamps are empty windows, as they are for the worke
 from __future__ import annotations
 
 import csv
+import itertools
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -47,13 +49,26 @@ class SeriesRun:
     """Alerts that went out, including any on empty windows between rows."""
     suppressed: int
 
+    def grid(self) -> tuple[list[float], list[bool]]:
+        """Every window from the first row to the last, and whether each alerted.
+
+        Equal to the rows and ``alerted`` when no row is missing; otherwise it also shows
+        alerts on the missing (empty) windows, such as a flatline's.
+        """
+        starts, step = self.series.starts, self.series.step
+        if not starts:
+            return [], []
+        grid = [starts[0] + i * step for i in range(round((starts[-1] - starts[0]) / step) + 1)]
+        at = {round((f.obs.start - starts[0]) / step) for f in self.alerts}
+        return grid, [i in at for i in range(len(grid))]
+
 
 def read_count_csv(
     path: Path, key: str | None = None, step: float | None = None
 ) -> list[CountSeries]:
     """Every series in one CSV; ``key`` names the series of a file without a key column."""
     by_key: dict[str, CountSeries] = {}
-    with path.open(newline="", encoding="utf-8") as fh:
+    with path.open(newline="", encoding="utf-8-sig") as fh:  # -sig: spreadsheets write a BOM
         reader = csv.reader(fh)
         header = [h.strip().lower() for h in next(reader, [])]
         col_t = _column(path, header, ("timestamp",))
@@ -67,12 +82,12 @@ def read_count_csv(
                 text = row[col_t].strip()
                 ts = datetime.fromisoformat(text)
                 value = float(row[col_v])
+                name = row[col_k] if col_k is not None else default_key
             except (ValueError, IndexError) as exc:
                 raise SeriesError(f"{path}:{line}: {exc}") from None
-            if value < 0 or value != int(value):
+            if not math.isfinite(value) or value < 0 or value != int(value):
                 raise SeriesError(f"{path}:{line}: count {row[col_v]!r} is not a whole number >= 0")
             start = (ts - _EPOCH).total_seconds() if ts.tzinfo is None else ts.timestamp()
-            name = row[col_k] if col_k is not None else default_key
             series = by_key.get(name) or by_key.setdefault(name, CountSeries(name, 0.0))
             if series.starts and start <= series.starts[-1]:
                 raise SeriesError(
@@ -81,8 +96,14 @@ def read_count_csv(
             series.starts.append(start)
             series.counts.append(int(value))
             series.timestamps.append(text)
-    for series in by_key.values():
-        series.step = step or _usual_step(path, series)
+    steps = {name: _usual_step(series) for name, series in by_key.items()}
+    known = [v for v in steps.values() if v is not None]
+    for name, series in by_key.items():
+        # A key with one row takes the window length of the file's other keys.
+        found = step or steps[name] or (Counter(known).most_common(1)[0][0] if known else None)
+        if found is None:
+            raise SeriesError(f"{path}: series {name!r} needs two rows to know its window length")
+        series.step = found
     return list(by_key.values())
 
 
@@ -121,8 +142,6 @@ def _column(path: Path, header: list[str], names: tuple[str, ...]) -> int:
     raise SeriesError(f"{path}: needs a {' or '.join(names)} column; has {header}")
 
 
-def _usual_step(path: Path, series: CountSeries) -> float:
-    gaps = Counter(b - a for a, b in zip(series.starts, series.starts[1:], strict=False))
-    if not gaps:
-        raise SeriesError(f"{path}: series {series.key!r} needs two rows to know its window length")
-    return gaps.most_common(1)[0][0]
+def _usual_step(series: CountSeries) -> float | None:
+    gaps = Counter(b - a for a, b in itertools.pairwise(series.starts))
+    return gaps.most_common(1)[0][0] if gaps else None

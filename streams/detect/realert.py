@@ -1,9 +1,10 @@
 """Re-alert rules: how soon one key may alert again after an alert (ElastAlert's realert).
 
 After an alert the key is quiet for ``cooldown``. With ``backoff`` above 1 the quiet period
-grows by that factor each time the key alerts again as soon as it may (within twice the
-current period), up to ``max_cooldown``, and falls back to ``cooldown`` once the key has
-been calm for twice the current period, like ElastAlert's ``exponential_realert``. Times
+grows by that factor each time the key alerts again within twice the current period, up
+to ``max_cooldown``, and falls back to ``cooldown`` once the key has been calm for longer
+than twice the current period, like ElastAlert's ``exponential_realert``. Back-off needs
+a ``cooldown`` above zero to grow from. Times
 are event time (window ends), and the rule's state lives in the key's table entry, so
 neither a replay nor a restart resets it.
 """
@@ -60,7 +61,7 @@ class Realert(BaseModel):
             return False
         interval = self.cooldown
         last, previous = state.get("last"), state.get("interval", self.cooldown)
-        if self.backoff > 1.0 and last is not None and at - last < 2 * previous:
+        if self.backoff > 1.0 and last is not None and at - last <= 2 * previous:
             interval = previous * self.backoff
             if self.max_cooldown is not None:
                 interval = min(interval, self.max_cooldown)

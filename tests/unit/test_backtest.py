@@ -9,9 +9,9 @@ import pytest
 
 from streams.backtest.evaluate import evaluate
 from streams.backtest.nab import score_series
-from streams.backtest.series import SeriesError, read_count_csv, run_series
+from streams.backtest.series import CountSeries, SeriesError, read_count_csv, run_series
 from streams.cli import main
-from streams.detect.detectors import Threshold
+from streams.detect.detectors import Flatline, Threshold
 from streams.sources.samplefeed import DEFAULT_SURGE, FeedSpec, generate, write_jsonl
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
@@ -117,7 +117,7 @@ def test_nab_mode_writes_one_scored_csv_per_file(tmp_path: Path, capsys) -> None
     ]
     assert main(argv) == 0
     for name, burst in (("a.csv", 900), ("b.csv", 1400)):
-        rows = list(csv.DictReader((out / name).read_text().splitlines()))
+        rows = list(csv.DictReader((out / "subset" / name).read_text().splitlines()))
         assert len(rows) == 2000 and [r["anomaly_score"] for r in rows].count("1.0") == 1
         assert rows[burst]["anomaly_score"] == "1.0"
         expected.append(
@@ -186,3 +186,68 @@ def test_a_source_falling_silent_alerts_for_that_publisher() -> None:
         ("outlet-alive|beta-wire", timedelta(hours=45), 0),
         ("outlet-alive|beta-wire", timedelta(hours=69), 0),
     ]
+
+
+def test_keys_without_labelled_windows_and_empty_inputs_do_not_break(
+    tmp_path: Path, capsys
+) -> None:
+    write_counts(tmp_path / "flat.csv", [3] * 100)
+    labels = write_yaml(tmp_path / "labels.json", json.dumps({"flat.csv": []}))
+    assert main(["backtest", str(tmp_path / "flat.csv"), "--labels", str(labels)]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("flat.csv"))
+    assert row.split()[-1] == "-"  # no window: no NAB score, not a division by zero
+    (tmp_path / "empty.jsonl").write_text("")
+    assert main(["backtest", str(tmp_path / "empty.jsonl")]) == 0
+
+
+def test_files_of_one_name_in_two_folders_keep_their_own_labels(tmp_path: Path, capsys) -> None:
+    labels = {}
+    for folder, burst in (("a", 40), ("b", 70)):
+        (tmp_path / folder).mkdir()
+        counts = [2] * 100
+        counts[burst] = 30
+        stamps = write_counts(tmp_path / folder / "x.csv", counts)
+        labels[f"{folder}/x.csv"] = [[stamps[burst], stamps[burst + 2]]]
+    path = write_yaml(tmp_path / "labels.json", json.dumps(labels))
+    detectors = write_yaml(tmp_path / "d.yaml", "detectors:\n  - kind: threshold\n    count: 20\n")
+    assert (
+        main(["backtest", str(tmp_path), "--labels", str(path), "--detectors", str(detectors)]) == 0
+    )
+    rows = [line.split() for line in capsys.readouterr().out.splitlines() if "/x.csv" in line]
+    assert [(r[0], r[4], r[6]) for r in rows] == [
+        ("a/x.csv", "1", "1.00"),
+        ("b/x.csv", "1", "1.00"),
+    ]
+
+
+def test_alerts_on_missing_rows_are_reported() -> None:
+    series = CountSeries("k", 3600.0, [i * 3600.0 for i in range(48)] + [100 * 3600.0], [5] * 49)
+    run = run_series(series, [Flatline(windows=24)])
+    grid, alerted = run.grid()
+    assert len(grid) == 101 and sum(run.alerted) == 0
+    assert [i for i, a in enumerate(alerted) if a] == [71, 95]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("timestamp,value,key\n2026-01-05 00:00:00,3\n", ":2:"),
+        ("timestamp,value\n2026-01-05 00:00:00,inf\n", "whole number"),
+        ("timestamp,value\n2026-01-05 00:00:00,nan\n", "whole number"),
+    ],
+)
+def test_more_bad_count_rows(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(SeriesError, match=message):
+        read_count_csv(path, step=3600)
+
+
+def test_spreadsheet_csv_with_byte_order_mark_and_a_one_row_key(tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes(
+        "\ufefftimestamp,count,key\n2026-01-05 00:00:00,1,a\n2026-01-05 01:00:00,2,a\n"
+        "2026-01-05 00:00:00,7,b\n".encode()
+    )
+    a, b = read_count_csv(path)
+    assert (a.key, a.counts, b.key, b.step) == ("a", [1, 2], "b", 3600)

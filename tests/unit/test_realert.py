@@ -48,6 +48,8 @@ def permitted(rule: Realert, hours: list[float]) -> list[float]:
         ),
         # ...and falls back to the cooldown after a calm of twice the current quiet time.
         (Realert(cooldown="1h", backoff=2), [1, 2, 4, 30, 31], [1, 2, 4, 30, 31]),
+        # An alert exactly twice the quiet time later still counts as recurring.
+        (Realert(cooldown="1d", backoff=2), [0, 48, 96, 144, 192], [0, 48, 96, 192]),
     ],
 )
 def test_realert_rules(rule: Realert, hours: list[float], expected: list[float]) -> None:

@@ -35,18 +35,20 @@ def tail_score(count: int, expected: float, var: float) -> float:
     """-log10 P(X >= count) for the slot's distribution (see the module docstring).
 
     Within two standard deviations of the expected count the tail is above 2 % for every
-    Poisson or negative binomial with a mean of at least 0.5 (``floor``'s least value),
-    far from any ``p_value`` allowed; there the normal approximation stands in for the
-    exact tail, which would cost a continued fraction per window.
+    Poisson, and every negative binomial of size 0.05 or more, with a mean of at least 0.5
+    (``floor``'s least value): far from any ``p_value`` allowed. There the normal
+    approximation stands in for the exact tail, which would cost a continued fraction
+    per window.
     """
     if count <= expected:
         return 0.0
+    size = expected**2 / (var - expected) if var > expected else math.inf
     spread = max(var, expected)
-    if count <= expected + 2.0 * math.sqrt(spread):
+    if size >= 0.05 and count <= expected + 2.0 * math.sqrt(spread):
         z = (count - expected) / math.sqrt(spread)
         return -math.log10(0.5 * math.erfc(z / math.sqrt(2.0)))
-    if var > expected:
-        log_p = log_sf_negative_binomial(count, expected, expected**2 / (var - expected))
+    if size < math.inf:
+        log_p = log_sf_negative_binomial(count, expected, size)
     else:
         log_p = log_sf_poisson(count, expected)
     return -log_p / _LN10

@@ -83,7 +83,7 @@ class SeasonalQuantile(HourSlots):
             "var": [0.0] * slots,
             "ring": [0] * self.smooth,
             "sum": 0,
-            "q": 1.0,
+            "q": max(1.0, self.quantile_floor),
             "n": 0,
         }
 
