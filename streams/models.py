@@ -60,6 +60,9 @@ class SignalHit(BaseModel):
     published_at: AwareDatetime
     importance: int | None = Field(default=None, ge=1, le=10)
     matched_terms: list[str] = Field(description="Watchlist terms found in the item.")
+    sentence: str = Field(
+        default="", max_length=1_000, description="Where the signal's terms met in the item."
+    )
     ingested_at: AwareDatetime = Field(description="Broker time of the raw record.")
     watermark: AwareDatetime = Field(
         description="Highest published_at ingest had seen when it matched this item."
@@ -90,6 +93,7 @@ class Evidence(BaseModel):
     source: str | None = Field(default=None, description="Publisher of the item.")
     published_at: AwareDatetime
     matched_terms: list[str]
+    sentence: str = Field(default="", description="Where the signal's terms met in the item.")
 
 
 class DetectorInfo(BaseModel):

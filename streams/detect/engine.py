@@ -39,6 +39,8 @@ class DetectConfig:
     """The detectors of each signal, by signal id."""
     default: DetectorSuite
     """For keys of signals the watchlist no longer names, until their state expires."""
+    weights: Mapping[str, float] = field(default_factory=dict)
+    """Each signal's weight (1 when absent): it scales alert strength for severity."""
     dedup_horizon: float = 7 * 86400.0
     idle_ttl: float = 30 * 86400.0
     evidence_limit: int = 20
@@ -94,6 +96,7 @@ class Detection:
             "source": hit.publisher,
             "published_at": _iso(ts),
             "matched_terms": hit.matched_terms,
+            "sentence": hit.sentence,
         }
         limit = self.config.evidence_limit
         for s in starts:
@@ -179,7 +182,12 @@ class Detection:
             count=obs.count,
             baseline=round(max(decision.baseline, 0.0), 6),
             score=round(decision.score, 6),
-            severity=severity(decision.strength, obs.count, obs.publishers, obs.importance),
+            severity=severity(
+                decision.strength * self.config.weights.get(state.signal_id, 1.0),
+                obs.count,
+                obs.publishers,
+                obs.importance,
+            ),
             publishers=obs.publishers,
             importance=obs.importance,
             detector=DetectorInfo(name=det.label, kind=det.kind, params=det.params),

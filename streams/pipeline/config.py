@@ -17,6 +17,7 @@ def detect_config(settings: Settings, watchlist: Watchlist) -> DetectConfig:
         window=WindowSpec(size, settings.window_step, settings.window_grace),
         suites={s.id: DetectorSuite(watchlist.detectors_of(s), size) for s in watchlist.signals},
         default=DetectorSuite(watchlist.detectors, size),
+        weights={s.id: s.weight for s in watchlist.signals},
         dedup_horizon=settings.dedup_horizon,
         idle_ttl=settings.idle_key_ttl,
         evidence_limit=settings.evidence_limit,

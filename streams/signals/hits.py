@@ -14,9 +14,7 @@ def item_hits(
     matcher: Matcher, item: RawItem, ingested_at: float, watermark: float
 ) -> list[SignalHit]:
     """One hit per matching signal, keyed ``signal|region`` (or publisher); times: Unix s."""
-    matches = matcher.match(
-        item.title, (item.deck, item.body), item.region, item.importance, item.publisher
-    )
+    matches = matcher.match(item)
     if not matches:
         return []
     published = item.published_at.astimezone(UTC)
@@ -34,6 +32,7 @@ def item_hits(
             published_at=published,
             importance=item.importance,
             matched_terms=list(m.terms),
+            sentence=m.sentence,
             ingested_at=ingested,
             watermark=mark,
             watchlist_version=matcher.version,

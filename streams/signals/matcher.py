@@ -1,23 +1,30 @@
 """One pass over an item's words finds every term of every signal of a watchlist.
 
-Terms compile into an index keyed by their first word (exact words in a dict, ``word*``
-prefixes in a dict per prefix length), so the cost per item is a few dict look-ups per
-word, whatever the number of signals: no loop of regexes per signal.
+Terms compile into an index keyed by their first (folded) word: exact words in a dict,
+``word*`` prefixes in a dict per prefix length. The item is cut into sentences and folded
+(see ``text``), and each word costs a few dict look-ups, memoised per distinct word,
+whatever the number of signals: no loop of regexes per signal. ``bench/matching.py``
+measures this against an Aho–Corasick automaton (pyahocorasick) over the folded text.
+
+Each signal then checks where its groups occurred: anywhere in the item, within one
+sentence, or within N consecutive words, and reports the sentence where they met.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from streams.signals.text import region_slug, tokens
-from streams.signals.watchlist import Signal, Watchlist
+from streams.models import RawItem
+from streams.signals.text import sentences, slug, tokens
+from streams.signals.watchlist import Signal, Watchlist, flat_terms
 
 __all__ = ["Match", "Matcher"]
 
 # Distinct words remembered before the memo starts afresh: bounds memory on odd input.
 _MEMO_LIMIT = 200_000
+# Longest evidence sentence kept with a hit.
+SENTENCE_LIMIT = 600
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +38,7 @@ class _Word:
 
 @dataclass(frozen=True, slots=True)
 class _Term:
-    """A compiled term; ``slot`` indexes the per-item bitmap of found terms."""
+    """A compiled term; ``slot`` indexes the per-item table of found terms."""
 
     words: tuple[_Word, ...]
     slot: int
@@ -44,6 +51,9 @@ class Match:
     terms: tuple[str, ...]
     key: str
     """``signal|region``, or ``signal|publisher`` for signals keyed by publisher."""
+    sentence: str
+    """Where the signal's groups met (for ``within: item``, the sentence holding most)."""
+    weight: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +62,16 @@ class _CompiledSignal:
     groups: tuple[frozenset[int], ...]
     exclude: frozenset[int]
     regions: frozenset[str] | None
+    categories: frozenset[str] | None
+
+
+@dataclass(slots=True)
+class _Found:
+    """Where terms occurred in one item: word positions run on across sentences."""
+
+    positions: dict[int, list[int]]
+    sentence_of: list[int]
+    texts: list[str]
 
 
 class Matcher:
@@ -66,48 +86,59 @@ class Matcher:
         self._match_all = any(not s.all_of for s in watchlist.signals)
         self._memo: dict[str, tuple[_Term, ...]] = {}
 
-    def match(
-        self,
-        title: str,
-        text: Iterable[str | None],
-        region: str | None,
-        importance: int | None,
-        publisher: str | None = None,
-    ) -> list[Match]:
-        """Signals the item matches, each with the watchlist terms found, in list order."""
-        found = self._find(" \n ".join([title, *(t for t in text if t)]))
-        if not found and not self._match_all:
+    def match(self, item: RawItem) -> list[Match]:
+        """Signals the item matches, each with the terms found and where, in list order."""
+        found = self._find([item.title, item.deck, item.body])
+        if not found.positions and not self._match_all:
             return []
-        slug = region_slug(region)
+        region = slug(item.region)
+        category = slug(item.category) if item.category else None
         matches = []
         for cs in self._signals:
-            if cs.regions is not None and slug not in cs.regions:
+            if cs.regions is not None and region not in cs.regions:
+                continue
+            if cs.categories is not None and category not in cs.categories:
                 continue
             floor = cs.signal.min_importance
-            if floor is not None and (importance is None or importance < floor):
+            if floor is not None and (item.importance is None or item.importance < floor):
                 continue
-            if cs.exclude & found or not all(g & found for g in cs.groups):
+            if cs.exclude & found.positions.keys():
                 continue
-            hit = sorted(set().union(*cs.groups) & found)
+            where = _meeting(cs, found)
+            if where is None:
+                continue
+            hit = sorted(set().union(*cs.groups) & found.positions.keys())
             terms = tuple(self._labels[i] for i in hit)
+            sentence = " ".join(found.texts[where[0] : where[1] + 1])[:SENTENCE_LIMIT]
             if cs.signal.key_by == "publisher":
-                key = f"{cs.signal.id}|{region_slug(publisher)}"
-                matches.append(Match(cs.signal.id, "all", terms, key))
+                key, key_region = f"{cs.signal.id}|{slug(item.publisher)}", "all"
             else:
-                matches.append(Match(cs.signal.id, slug, terms, f"{cs.signal.id}|{slug}"))
+                key, key_region = f"{cs.signal.id}|{region}", region
+            matches.append(
+                Match(cs.signal.id, key_region, terms, key, sentence, cs.signal.weight)
+            )
         return matches
 
-    def _find(self, text: str) -> set[int]:
-        words = tokens(text)
-        found: set[int] = set()
+    def _find(self, parts: list[str | None]) -> _Found:
+        texts = [s for part in parts if part for s in sentences(part)]
+        positions: dict[int, list[int]] = {}
+        sentence_of: list[int] = []
         memo = self._memo
-        for i, word in enumerate(words):
-            candidates = memo.get(word)
-            if candidates is None:
-                candidates = self._candidates(word)
-            if candidates:
-                self._extend(candidates, words, i, found)
-        return found
+        for index, text in enumerate(texts):
+            words = tokens(text)
+            base = len(sentence_of)
+            sentence_of.extend([index] * len(words))
+            for i, word in enumerate(words):
+                candidates = memo.get(word)
+                if candidates is None:
+                    candidates = self._candidates(word)
+                for term in candidates:
+                    rest = term.words[1:]
+                    if len(rest) <= len(words) - i - 1 and all(
+                        w.accepts(words[i + 1 + k]) for k, w in enumerate(rest)
+                    ):
+                        positions.setdefault(term.slot, []).append(base + i)
+        return _Found(positions, sentence_of, texts)
 
     def _candidates(self, word: str) -> tuple[_Term, ...]:
         """Terms whose first word accepts ``word``, memoised: vocabulary repeats a lot."""
@@ -121,21 +152,14 @@ class Matcher:
         self._memo[word] = result = tuple(found)
         return result
 
-    @staticmethod
-    def _extend(candidates: tuple[_Term, ...], words: list[str], i: int, found: set[int]) -> None:
-        for term in candidates:
-            if term.slot in found:
-                continue
-            rest = term.words[1:]
-            if len(rest) <= len(words) - i - 1 and all(
-                w.accepts(words[i + 1 + k]) for k, w in enumerate(rest)
-            ):
-                found.add(term.slot)
-
     def _compile(self, signal: Signal) -> _CompiledSignal:
-        groups = tuple(frozenset(map(self._slot, g.terms)) for g in signal.all_of)
+        groups = tuple(frozenset(map(self._slot, flat_terms(g.terms))) for g in signal.all_of)
         return _CompiledSignal(
-            signal, groups, frozenset(map(self._slot, signal.exclude)), signal.region_slugs
+            signal,
+            groups,
+            frozenset(map(self._slot, flat_terms(signal.exclude))),
+            signal.region_slugs,
+            signal.category_slugs,
         )
 
     def _slot(self, label: str) -> int:
@@ -153,6 +177,55 @@ class Matcher:
         else:
             self._exact[first.text].append(term)
         return slot
+
+
+def _meeting(cs: _CompiledSignal, found: _Found) -> tuple[int, int] | None:
+    """The sentences (first, last) where every group of the signal occurs, or None."""
+    if not cs.groups:
+        return (0, 0) if found.texts else None
+    per_group: list[list[int]] = []
+    for group in cs.groups:
+        hits = sorted(p for slot in group & found.positions.keys() for p in found.positions[slot])
+        if not hits:
+            return None
+        per_group.append(hits)
+    sentence_of = found.sentence_of
+    within = cs.signal.within
+    if within == "item":
+        # Every group is somewhere; show the sentence where most of them are.
+        counts: dict[int, int] = defaultdict(int)
+        for hits in per_group:
+            for s in {sentence_of[p] for p in hits}:
+                counts[s] += 1
+        best = max(counts, key=lambda s: (counts[s], -s))
+        return best, best
+    if within == "sentence":
+        shared = set.intersection(*({sentence_of[p] for p in hits} for hits in per_group))
+        return (min(shared), min(shared)) if shared else None
+    span = _shortest_span(per_group)
+    if span is None or span[1] - span[0] + 1 > within:
+        return None
+    return sentence_of[span[0]], sentence_of[span[1]]
+
+
+def _shortest_span(per_group: list[list[int]]) -> tuple[int, int] | None:
+    """The shortest run of word positions holding an occurrence of every group."""
+    events = sorted((p, g) for g, hits in enumerate(per_group) for p in hits)
+    need = len(per_group)
+    have: dict[int, int] = defaultdict(int)
+    best: tuple[int, int] | None = None
+    left = 0
+    for pos, group in events:
+        have[group] += 1
+        while len(have) == need:
+            start, first_group = events[left]
+            if best is None or pos - start < best[1] - best[0]:
+                best = (start, pos)
+            have[first_group] -= 1
+            if not have[first_group]:
+                del have[first_group]
+            left += 1
+    return best
 
 
 def _compile_words(label: str) -> tuple[_Word, ...]:

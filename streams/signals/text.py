@@ -1,30 +1,85 @@
-"""Text normalisation shared by watchlist terms and item text, so both tokenise alike."""
+"""Text normalisation shared by watchlist terms and item text, so both tokenise alike.
+
+Folding makes the spellings of one word across the region's languages meet:
+
+- Unicode NFKC (ligatures, full-width letters, non-breaking hyphens) and case folding;
+- Cyrillic is transliterated to Latin (``Беларусь`` → ``belarus``), so a Cyrillic term
+  matches Cyrillic text and its usual Latin transliteration, and a Latin term matches both;
+- diacritics and letters such as ``ł``, ``ø``, ``ß`` are reduced to plain Latin
+  (``Białoruś`` → ``bialorus``, ``baltkrievu`` whether written with or without marks).
+
+Inflection is left to the watchlist: a trailing ``*`` on a term matches any ending.
+All of it is one ``str.translate`` per text, a C loop.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 
-__all__ = ["normalise", "region_slug", "tokens"]
+__all__ = ["fold", "sentences", "slug", "tokens"]
 
 _WORD = re.compile(r"\w+")
 _SLUG_JUNK = re.compile(r"[^\w]+")
+# A sentence ends at . ! ? … or ; followed by space, or at a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?…;])\s+|\s*\n+\s*")
+
+# One scheme for Russian, Ukrainian and Belarusian letters; soft and hard signs vanish.
+_CYRILLIC = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "ґ": "g", "д": "d", "е": "e", "ё": "e",
+    "є": "e", "ж": "zh", "з": "z", "и": "i", "і": "i", "ї": "i", "й": "i", "к": "k",
+    "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t",
+    "у": "u", "ў": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh",
+    "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu", "я": "ya",
+    "'": "", "’": "", "ʼ": "",
+}  # fmt: skip
+_SPECIAL = {"ł": "l", "ø": "o", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe", "ı": "i", "ħ": "h"}
 
 
-def normalise(text: str) -> str:
-    # NFKC folds compatibility forms (ligatures, full-width letters, non-breaking hyphens);
-    # casefold is the Unicode-correct lower-casing for caseless matching.
-    return unicodedata.normalize("NFKC", text).casefold()
+def _table() -> dict[int, str]:
+    table = {ord(k): v for k, v in (_CYRILLIC | _SPECIAL).items()}
+    # Latin letters with diacritics (Latin-1 Supplement and Extended-A/B): their base.
+    for code in range(0x00C0, 0x0250):
+        char = chr(code)
+        if code in table or not char.isalpha():
+            continue
+        base = "".join(
+            c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
+        )
+        if base and base != char and base.isascii():
+            table[code] = base.lower()
+    return table
+
+
+_FOLD = _table()
+
+
+def fold(text: str) -> str:
+    """Case-, script- and diacritic-folded text (see the module docstring)."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    if not text.isascii():
+        text = text.translate(_FOLD)
+        if not text.isascii():
+            # Combining marks left over (text typed as letter + mark): drop them.
+            text = "".join(
+                c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
+            )
+    return text
 
 
 def tokens(text: str) -> list[str]:
-    """Word tokens of ``text``: hyphens and punctuation split words, letters of any script."""
-    return _WORD.findall(normalise(text))
+    """Word tokens of folded ``text``: hyphens and punctuation split words."""
+    return _WORD.findall(fold(text))
 
 
-def region_slug(region: str | None) -> str:
-    """``"Eastern Europe"`` → ``"eastern-europe"``; a missing region counts as ``unknown``."""
-    if not region:
+def sentences(text: str) -> list[str]:
+    """``text`` cut into sentences, as written (not folded), without empty ones."""
+    return [s for s in (part.strip() for part in _SENTENCE_END.split(text)) if s]
+
+
+def slug(name: str | None) -> str:
+    """``"Eastern Europe"`` → ``"eastern-europe"`` (regions, publishers, categories);
+    a missing name is ``unknown``."""
+    if not name:
         return "unknown"
-    slug = _SLUG_JUNK.sub("-", normalise(region)).strip("-")
-    return slug or "unknown"
+    return _SLUG_JUNK.sub("-", fold(name)).strip("-") or "unknown"

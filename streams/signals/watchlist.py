@@ -27,9 +27,17 @@ from pydantic import (
 
 from streams.detect.detectors import DetectorBase, DetectorSpec, Seasonal
 from streams.detect.realert import Realert
-from streams.signals.text import region_slug, tokens
+from streams.signals.text import slug, tokens
 
-__all__ = ["Signal", "TermGroup", "Watchlist", "WatchlistError", "load_watchlist"]
+__all__ = [
+    "Signal",
+    "TermGroup",
+    "Terms",
+    "Watchlist",
+    "WatchlistError",
+    "flat_terms",
+    "load_watchlist",
+]
 
 # Measured on the synthetic OSINT scenarios (docs/detection.md): every burst alerted,
 # 0.04 false alerts per 30 quiet days.
@@ -50,13 +58,30 @@ def _check_term(term: str) -> str:
 
 
 Term = Annotated[str, AfterValidator(_check_term)]
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")]
+Terms = list[Term] | dict[Language, list[Term]]
+"""Terms as one list, or as lists per language (BCP 47 tag); every term applies to every
+item, the languages only organise the file and its review."""
+
+
+def flat_terms(terms: Terms) -> list[str]:
+    if isinstance(terms, dict):
+        return [t for per_language in terms.values() for t in per_language]
+    return list(terms)
 
 
 class TermGroup(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, description="What the group stands for, shown in docs.")
-    terms: list[Term] = Field(min_length=1)
+    terms: Terms
+
+    @field_validator("terms")
+    @classmethod
+    def _not_empty(cls, terms: Terms) -> Terms:
+        if not flat_terms(terms):
+            raise ValueError("a term group needs at least one term")
+        return terms
 
 
 class Signal(BaseModel):
@@ -68,11 +93,26 @@ class Signal(BaseModel):
         default_factory=list,
         description="Term groups that must all occur; none: every item passing the filters.",
     )
-    exclude: list[Term] = Field(default_factory=list)
+    within: Literal["item", "sentence"] | Annotated[int, Field(ge=2, le=200)] = Field(
+        default="item",
+        description="Where every group must occur together: anywhere in the item, in one "
+        "sentence, or within this many consecutive words.",
+    )
+    exclude: Terms = Field(default_factory=list, description="Any of these vetoes a match.")
     regions: list[str] | None = Field(
         default=None, description="Only items from these regions (names or slugs)."
     )
+    categories: list[str] | None = Field(
+        default=None, description="Only items of these categories (case-insensitive)."
+    )
     min_importance: int | None = Field(default=None, ge=1, le=10)
+    weight: float = Field(
+        default=1.0,
+        gt=0,
+        le=10,
+        description="How much the signal matters: scales the strength its alerts are "
+        "judged by for severity (2: a burst counts as twice as strong).",
+    )
     key_by: Literal["region", "publisher"] = Field(
         default="region",
         description="What a key counts: the signal per region, or per publisher (its "
@@ -92,7 +132,11 @@ class Signal(BaseModel):
 
     @property
     def region_slugs(self) -> frozenset[str] | None:
-        return None if self.regions is None else frozenset(map(region_slug, self.regions))
+        return None if self.regions is None else frozenset(map(slug, self.regions))
+
+    @property
+    def category_slugs(self) -> frozenset[str] | None:
+        return None if self.categories is None else frozenset(map(slug, self.categories))
 
 
 class Watchlist(BaseModel):

@@ -1,14 +1,39 @@
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.signals.matcher import Matcher
+from streams.models import RawItem
+from streams.signals.matcher import Match, Matcher
 from streams.signals.watchlist import Watchlist, load_watchlist
 
 MATCHER = Matcher(load_watchlist())
 
 
+def match(
+    matcher: Matcher,
+    title: str,
+    texts: list[str] | tuple[str, ...] = (),
+    region: str | None = None,
+    importance: int | None = None,
+    publisher: str | None = None,
+    category: str | None = None,
+) -> list[Match]:
+    """Match an item built from its parts (validation skipped: any text goes)."""
+    item = RawItem.model_construct(
+        id="t",
+        title=title,
+        body=" ".join(texts),
+        deck=None,
+        region=region,
+        importance=importance,
+        publisher=publisher,
+        category=category,
+    )
+    return matcher.match(item)
+
+
 def signals(title: str, body: str = "", region: str | None = "Baltics") -> set[str]:
-    return {m.signal_id for m in MATCHER.match(title, [body], region, 5)}
+    return {m.signal_id for m in match(MATCHER, title, [body], region, 5)}
 
 
 def test_genuine_report_of_each_signal_matches_only_that_signal() -> None:
@@ -45,7 +70,8 @@ def test_near_misses_do_not_match() -> None:
 
 
 def test_hit_carries_region_slug_key_and_matched_terms() -> None:
-    [m] = MATCHER.match(
+    [m] = match(
+        MATCHER,
         "Belarusian men fleeing to Poland",
         ["Military-aged men crossed at night."],
         "Eastern Europe",
@@ -71,11 +97,11 @@ def test_prefix_terms_phrases_across_punctuation_and_case() -> None:
         }
     )
     m = Matcher(wl)
-    assert m.match("CONSCRIPTION rules", ["the Union-State treaty"], None, None)
-    assert m.match("conscripts", ["UNION   STATE"], None, None)
-    assert not m.match("conscript", ["union statement"], None, None)
-    assert not m.match("inconscriptable", ["union state"], None, None)
-    assert m.match("x", ["conscripts of the union state"], None, None)[0].region == "unknown"
+    assert match(m, "CONSCRIPTION rules", ["the Union-State treaty"], None, None)
+    assert match(m, "conscripts", ["UNION   STATE"], None, None)
+    assert not match(m, "conscript", ["union statement"], None, None)
+    assert not match(m, "inconscriptable", ["union state"], None, None)
+    assert match(m, "x", ["conscripts of the union state"], None, None)[0].region == "unknown"
 
 
 def test_exclusions_and_metadata_filters() -> None:
@@ -94,17 +120,17 @@ def test_exclusions_and_metadata_filters() -> None:
         }
     )
     m = Matcher(wl)
-    assert m.match("drone strike", [], "Eastern Europe", 5)
-    assert not m.match("toy drone sale", [], "Eastern Europe", 5)
-    assert not m.match("drone strike", [], "Baltics", 5)
-    assert not m.match("drone strike", [], "eastern-europe", 4)
-    assert not m.match("drone strike", [], "eastern-europe", None)
+    assert match(m, "drone strike", [], "Eastern Europe", 5)
+    assert not match(m, "toy drone sale", [], "Eastern Europe", 5)
+    assert not match(m, "drone strike", [], "Baltics", 5)
+    assert not match(m, "drone strike", [], "eastern-europe", 4)
+    assert not match(m, "drone strike", [], "eastern-europe", None)
 
 
 @given(st.text(max_size=300))
 def test_matching_never_fails_and_is_deterministic(text: str) -> None:
-    first = MATCHER.match(text, [text], text[:20] or None, 5)
-    assert first == MATCHER.match(text, [text], text[:20] or None, 5)
+    first = match(MATCHER, text, [text], text[:20] or None, 5)
+    assert first == match(MATCHER, text, [text], text[:20] or None, 5)
 
 
 def test_a_signal_without_groups_keyed_by_publisher_matches_every_item() -> None:
@@ -118,8 +144,70 @@ def test_a_signal_without_groups_keyed_by_publisher_matches_every_item() -> None
         }
     )
     m = Matcher(wl)
-    [hit] = m.match("Weather", ["Rain later"], "Baltics", None, "Delfi Daily")
+    [hit] = match(m, "Weather", ["Rain later"], "Baltics", None, "Delfi Daily")
     assert (hit.key, hit.region, hit.terms) == ("any-report|delfi-daily", "all", ())
-    assert m.match("Weather", [], "Eastern Europe", None, "Delfi Daily") == []
-    keys = [h.key for h in m.match("Union State", [], "Baltics", None, None)]
+    assert match(m, "Weather", [], "Eastern Europe", None, "Delfi Daily") == []
+    keys = [h.key for h in match(m, "Union State", [], "Baltics", None, None)]
     assert keys == ["any-report|unknown", "union|baltics"]
+
+
+def one_signal(**signal: object) -> Matcher:
+    return Matcher(Watchlist.model_validate({"version": "t", "signals": [{"id": "s", **signal}]}))
+
+
+@pytest.mark.parametrize(
+    ("term", "text"),
+    [
+        ("беларус*", "Belarusian men"),  # Cyrillic term, English text
+        ("belarus*", "беларусы ўцякаюць"),  # Latin term, Belarusian Cyrillic
+        ("białoru*", "Bialorusini uciekaja"),  # diacritics dropped in sloppy text
+        ("bialoru*", "Białorusinów"),
+        ("baltkriev*", "baltkrievu vīrieši"),
+        ("призыв*", "prizyvnikov iz Belarusi"),  # Russian term, Latin transliteration
+        ("вайсковая служба", "вайсковай службы"),  # no: inflected without a '*'
+    ],
+)
+def test_folding_meets_spellings_across_scripts_and_diacritics(term: str, text: str) -> None:
+    m = one_signal(all_of=[{"name": "g", "terms": [term]}])
+    assert bool(match(m, text)) is (term != "вайсковая служба")
+
+
+def test_terms_per_language_and_the_sentence_where_they_met() -> None:
+    m = one_signal(
+        all_of=[
+            {"name": "who", "terms": {"en": ["belarusian*"], "pl": ["białorusin*"]}},
+            {"name": "what", "terms": {"en": ["crossing*"], "pl": ["przekracza*"]}},
+        ],
+        within="sentence",
+    )
+    [hit] = match(m, "Raport", ["Pogoda dobra. Białorusini przekraczają granicę nocą! Koniec."])
+    assert hit.sentence == "Białorusini przekraczają granicę nocą!"
+    assert set(hit.terms) == {"białorusin*", "przekracza*"}
+    # The same words in different sentences do not meet.
+    assert match(m, "Białorusini w Warszawie", ["Ciężarówki przekraczają granicę."]) == []
+
+
+@pytest.mark.parametrize(
+    ("within", "text", "matches"),
+    [
+        ("item", "Belarus wins. Crossing delays at the border.", True),
+        ("sentence", "Belarus wins. Crossing delays at the border.", False),
+        (4, "Belarus men are crossing", True),
+        (3, "Belarus men are crossing", False),
+        (3, "crossing men Belarus", True),
+    ],
+)
+def test_co_occurrence_scope(within: object, text: str, matches: bool) -> None:
+    m = one_signal(
+        all_of=[{"name": "a", "terms": ["belarus"]}, {"name": "b", "terms": ["crossing"]}],
+        within=within,
+    )
+    assert bool(match(m, text)) is matches
+
+
+def test_category_filter_and_weight_travel_with_the_hit() -> None:
+    m = one_signal(all_of=[{"name": "a", "terms": ["drone"]}], categories=["Security"], weight=2)
+    [hit] = match(m, "Drone strike", category="security")
+    assert hit.weight == 2
+    assert match(m, "Drone show", category="culture") == []
+    assert match(m, "Drone show") == []

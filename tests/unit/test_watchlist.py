@@ -37,7 +37,7 @@ def write(tmp_path: Path, text: str) -> Path:
         ),
         (
             "version: '1'\nsignals:\n  - id: a\n    all_of: [{name: g, terms: []}]\n",
-            "signal 'a': signals[0].all_of[0].terms: List should have at least 1 item",
+            "signal 'a': signals[0].all_of[0].terms: Value error, a term group needs at least",
         ),
         (
             "version: '1'\nsignals:\n  - id: a\n    all_of: [{name: g, terms: ['ab*c']}]\n",
