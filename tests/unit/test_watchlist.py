@@ -16,7 +16,7 @@ DESIGN_SIGNALS = {
 def test_bundled_watchlist_has_the_five_design_signals() -> None:
     wl = load_watchlist()
     assert {s.id for s in wl.signals} == DESIGN_SIGNALS
-    assert wl.version.startswith("2026.11.2+")
+    assert wl.version.startswith("2026.11.3+")
 
 
 def write(tmp_path: Path, text: str) -> Path:
