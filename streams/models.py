@@ -63,6 +63,11 @@ class SignalHit(BaseModel):
     sentence: str = Field(
         default="", max_length=1_000, description="Where the signal's terms met in the item."
     )
+    fingerprint: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{128}$",
+        description="b-bit MinHash of the item's text, to count copies of one story once.",
+    )
     ingested_at: AwareDatetime = Field(description="Broker time of the raw record.")
     watermark: AwareDatetime = Field(
         description="Highest published_at ingest had seen when it matched this item."
@@ -94,6 +99,9 @@ class Evidence(BaseModel):
     published_at: AwareDatetime
     matched_terms: list[str]
     sentence: str = Field(default="", description="Where the signal's terms met in the item.")
+    outlets: int = Field(
+        default=1, ge=1, description="Outlets seen carrying this report (itself and copies)."
+    )
 
 
 class DetectorInfo(BaseModel):
@@ -111,7 +119,12 @@ class Alert(BaseModel):
     region: NonEmpty
     window_start: AwareDatetime
     window_end: AwareDatetime
-    count: int = Field(ge=0, description="Distinct items in the window.")
+    count: int = Field(
+        ge=0, description="Distinct reports in the window: copies of one story count once."
+    )
+    copies: int = Field(
+        default=0, ge=0, description="Copies of the window's reports carried by other outlets."
+    )
     baseline: float = Field(ge=0, description="Expected count learned from earlier windows.")
     score: float
     severity: Literal["info", "warning", "critical"] = Field(

@@ -76,6 +76,18 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds within which a second delivery of one item id counts once.",
     )
+    near_duplicate_horizon: float = Field(
+        default=86400.0,
+        ge=0,
+        description="Seconds within which a copy of a report (other outlet, url or id) "
+        "counts once; 0 turns near-duplicate detection off.",
+    )
+    near_duplicate_similarity: float = Field(
+        default=0.6,
+        gt=0,
+        le=1,
+        description="Estimated Jaccard similarity of texts at which a report is a copy.",
+    )
     idle_key_ttl: float = Field(
         default=30 * 86400.0,
         gt=0,

@@ -22,13 +22,21 @@ from streams.detect.state import KeyState, WindowAgg
 from streams.detect.suite import DetectorSuite, Fired
 from streams.detect.windows import WindowSpec
 from streams.models import Alert, DetectorInfo, Evidence, SignalHit
+from streams.signals.fingerprint import similarity
 
 __all__ = ["Advanced", "DetectConfig", "Detection", "HitOutcome", "alert_id"]
+
+# Reports remembered per key for near-duplicate checks, and outlets per report: bounds.
+STORY_CAP = 2_000
+OUTLET_CAP = 200
 
 
 class HitOutcome(enum.Enum):
     COUNTED = "counted"
     DUPLICATE = "duplicate"
+    """The same item id again (a redelivery)."""
+    SYNDICATED = "syndicated"
+    """A copy of a report already counted, from another outlet, url or id."""
     LATE = "late"
 
 
@@ -42,6 +50,9 @@ class DetectConfig:
     weights: Mapping[str, float] = field(default_factory=dict)
     """Each signal's weight (1 when absent): it scales alert strength for severity."""
     dedup_horizon: float = 7 * 86400.0
+    near_duplicate_horizon: float = 86400.0
+    """Seconds a counted report's fingerprint is remembered; 0: no near-duplicate check."""
+    near_duplicate_similarity: float = 0.6
     idle_ttl: float = 30 * 86400.0
     evidence_limit: int = 20
 
@@ -79,6 +90,9 @@ class Detection:
         ts = hit.published_at.timestamp()
         if hit.item_id in state.seen:
             return HitOutcome.DUPLICATE
+        if self._is_copy(state, hit, ts):
+            state.seen[hit.item_id] = ts
+            return HitOutcome.SYNDICATED
         spec = self.config.window
         watermark = max(watermark, state.watermark)
         starts = [
@@ -105,7 +119,37 @@ class Detection:
             )
         state.seen[hit.item_id] = ts
         state.last_event = max(state.last_event, ts)
+        if hit.fingerprint is not None and self.config.near_duplicate_horizon > 0:
+            state.stories.append([hit.fingerprint, ts, hit.item_id, [hit.publisher or "?"]])
+            if len(state.stories) > STORY_CAP:
+                del state.stories[0]
         return HitOutcome.COUNTED
+
+    def _is_copy(self, state: KeyState, hit: SignalHit, ts: float) -> bool:
+        """Whether ``hit`` copies a report counted within the horizon; if so, note its outlet.
+
+        The copy adds its outlet to the report's evidence in every window still open, so
+        an alert shows how many outlets carried each report; it adds nothing to counts.
+        """
+        horizon = self.config.near_duplicate_horizon
+        if hit.fingerprint is None or horizon <= 0:
+            return False
+        for story in reversed(state.stories):
+            fingerprint, at, first_id, outlets = story
+            if abs(ts - at) > horizon:
+                continue
+            if similarity(fingerprint, hit.fingerprint) < self.config.near_duplicate_similarity:
+                continue
+            outlet = hit.publisher or "?"
+            if outlet not in outlets and len(outlets) < OUTLET_CAP:
+                outlets.append(outlet)
+            for window in state.windows.values():
+                for evidence in window.evidence:
+                    if evidence["id"] == first_id:
+                        evidence["outlets"] = len(outlets)
+                        window.copies += 1
+            return True
+        return False
 
     def advance(
         self, state: KeyState, watermark: float, watchlist_version: str, now: datetime
@@ -149,6 +193,9 @@ class Detection:
         horizon = watermark - self.config.dedup_horizon
         if state.seen and min(state.seen.values()) < horizon:
             state.seen = {i: t for i, t in state.seen.items() if t >= horizon}
+        oldest = watermark - self.config.near_duplicate_horizon
+        if state.stories and state.stories[0][1] < oldest:
+            state.stories = [s for s in state.stories if s[1] >= oldest]
         return out
 
     def needs_advance(self, state: KeyState) -> bool:
@@ -180,6 +227,7 @@ class Detection:
             window_start=_dt(start),
             window_end=_dt(end),
             count=obs.count,
+            copies=0 if window is None else window.copies,
             baseline=round(max(decision.baseline, 0.0), 6),
             score=round(decision.score, 6),
             severity=severity(

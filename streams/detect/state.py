@@ -25,10 +25,13 @@ class WindowAgg:
     evidence: list[dict[str, Any]] = field(default_factory=list)
     importance: int | None = None
     """Highest importance among the window's items."""
+    copies: int = 0
+    """Near-duplicates of the window's reports, counted once (see ``KeyState.stories``)."""
 
     def add(
         self, publisher: str | None, importance: int | None, evidence: dict[str, Any], limit: int
     ) -> None:
+        evidence = {**evidence, "outlets": 1}  # hopping windows each keep their own
         self.count += 1
         if importance is not None and (self.importance is None or importance > self.importance):
             self.importance = importance
@@ -54,6 +57,9 @@ class KeyState:
     """Start of the newest closed window; events for it or older windows are late."""
     seen: dict[str, float] = field(default_factory=dict)
     """Item id → event time, for ids inside the dedup horizon."""
+    stories: list[list[Any]] = field(default_factory=list)
+    """Reports counted within the near-duplicate horizon, oldest first:
+    ``[fingerprint, event time, first item id, outlets seen]``."""
     detectors: dict[str, Any] = field(default_factory=dict)
     """Per detector label: its parameters' fingerprint, its state, its re-alert state."""
     last_event: float = 0.0
@@ -68,11 +74,12 @@ class KeyState:
                 "region": self.region,
                 # JSON object keys are strings; window starts are whole seconds in practice.
                 "windows": [
-                    [start, w.count, w.publishers, w.evidence, w.importance]
+                    [start, w.count, w.publishers, w.evidence, w.importance, w.copies]
                     for start, w in sorted(self.windows.items())
                 ],
                 "closed_through": self.closed_through,
                 "seen": self.seen,
+                "stories": self.stories,
                 "detectors": self.detectors,
                 "last_event": self.last_event,
                 "watermark": self.watermark if self.watermark != float("-inf") else None,
@@ -90,13 +97,15 @@ class KeyState:
             d["windows"] = [[*w, None] for w in d["windows"]]
         elif version != 2:
             raise ValueError(f"unknown key state version {version!r}")
+        d.setdefault("stories", [])  # v2 entries written before near-duplicate checks
         return cls(
             key=d["key"],
             signal_id=d["signal_id"],
             region=d["region"],
-            windows={s: WindowAgg(c, p, e, i) for s, c, p, e, i in d["windows"]},
+            windows={s: WindowAgg(*rest) for s, *rest in d["windows"]},
             closed_through=d["closed_through"],
             seen=d["seen"],
+            stories=d["stories"],
             detectors=d["detectors"],
             last_event=d["last_event"],
             watermark=float("-inf") if d["watermark"] is None else d["watermark"],

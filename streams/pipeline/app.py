@@ -247,6 +247,8 @@ def _count(metrics: Metrics, hit: SignalHit, outcome: HitOutcome, now: float) ->
         metrics.processing_latency.observe(max(0.0, now - hit.ingested_at.timestamp()))
     elif outcome is HitOutcome.DUPLICATE:
         metrics.duplicates_dropped.labels(hit.signal_id).inc()
+    elif outcome is HitOutcome.SYNDICATED:
+        metrics.syndicated_copies.labels(hit.signal_id).inc()
     else:
         metrics.late_events.labels(hit.signal_id).inc()
 

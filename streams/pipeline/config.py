@@ -19,6 +19,8 @@ def detect_config(settings: Settings, watchlist: Watchlist) -> DetectConfig:
         default=DetectorSuite(watchlist.detectors, size),
         weights={s.id: s.weight for s in watchlist.signals},
         dedup_horizon=settings.dedup_horizon,
+        near_duplicate_horizon=settings.near_duplicate_horizon,
+        near_duplicate_similarity=settings.near_duplicate_similarity,
         idle_ttl=settings.idle_key_ttl,
         evidence_limit=settings.evidence_limit,
     )

@@ -53,6 +53,12 @@ class Metrics:
             ["signal"],
             registry=registry,
         )
+        self.syndicated_copies = Counter(
+            "watchfloor_syndicated_copies",
+            "Signal hits that copy a report already counted (near-duplicates), by signal.",
+            ["signal"],
+            registry=registry,
+        )
         self.late_events = Counter(
             "watchfloor_late_events",
             "Signal hits that arrived after their windows closed, by signal.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from streams.models import RawItem, SignalHit
+from streams.signals.fingerprint import fingerprint
 from streams.signals.matcher import Matcher
 
 __all__ = ["item_hits"]
@@ -18,6 +19,8 @@ def item_hits(
     if not matches:
         return []
     published = item.published_at.astimezone(UTC)
+    # Once per item, and only for items that hit: most items never need one.
+    print_ = fingerprint(item.title, item.body)
     ingested = datetime.fromtimestamp(ingested_at, UTC)
     mark = datetime.fromtimestamp(watermark, UTC)
     return [
@@ -33,6 +36,7 @@ def item_hits(
             importance=item.importance,
             matched_terms=list(m.terms),
             sentence=m.sentence,
+            fingerprint=print_,
             ingested_at=ingested,
             watermark=mark,
             watchlist_version=matcher.version,

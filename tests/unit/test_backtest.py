@@ -175,7 +175,7 @@ def test_a_source_falling_silent_alerts_for_that_publisher() -> None:
             items.append(
                 {
                     "id": f"{outlet}-{hour}",
-                    "title": "Bulletin",
+                    "title": f"Bulletin {hour} from {outlet}: {hour * 7919 % 1000} items",
                     "published_at": at.isoformat(),
                     "publisher": outlet,
                 }

@@ -234,3 +234,42 @@ def test_version_one_state_loads_with_fresh_detectors() -> None:
     )
     state = KeyState.loads(v1)
     assert state.detectors == {} and state.windows[0.0].importance is None
+
+
+def copy(h: SignalHit, item: str, publisher: str, ts: float) -> SignalHit:
+    return h.model_copy(
+        update={
+            "item_id": item,
+            "publisher": publisher,
+            "published_at": datetime.fromtimestamp(ts, UTC),
+        }
+    )
+
+
+FP_A = "ab" * 64
+FP_B = "cd" * 64
+
+
+def test_copies_of_one_report_count_once_and_list_their_outlets() -> None:
+    d = engine()
+    first = hit("story", T0 + 60, publisher="Wire").model_copy(update={"fingerprint": FP_A})
+    state = d.new_state(first)
+    copies = [copy(first, f"copy{i}", f"Outlet {i}", T0 + 120 + i) for i in range(5)]
+    other = hit("other", T0 + 200, publisher="Local").model_copy(update={"fingerprint": FP_B})
+    outcomes, _ = feed(d, state, [first, *copies, other])
+    assert outcomes == [HitOutcome.COUNTED, *[HitOutcome.SYNDICATED] * 5, HitOutcome.COUNTED]
+    window = state.windows[T0]
+    assert (window.count, window.copies, window.publishers) == (2, 5, ["Wire", "Local"])
+    assert {e["id"]: e["outlets"] for e in window.evidence} == {"story": 6, "other": 1}
+
+
+def test_a_copy_beyond_the_horizon_is_a_new_report_and_zero_turns_it_off() -> None:
+    d = engine(near_duplicate_horizon=3600)
+    first = hit("story", T0, publisher="Wire").model_copy(update={"fingerprint": FP_A})
+    state = d.new_state(first)
+    outcomes, _ = feed(d, state, [first, copy(first, "late-copy", "Other", T0 + 2 * H)])
+    assert outcomes == [HitOutcome.COUNTED, HitOutcome.COUNTED]
+    off = engine(near_duplicate_horizon=0)
+    state = off.new_state(first)
+    outcomes, _ = feed(off, state, [first, copy(first, "copy", "Other", T0 + 5)])
+    assert outcomes == [HitOutcome.COUNTED, HitOutcome.COUNTED] and state.stories == []
