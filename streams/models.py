@@ -155,9 +155,12 @@ class DeadLetter(BaseModel):
 
     reason: DeadLetterReason
     error: str = Field(description="Human-readable cause, naming the field when there is one.")
-    topic: str
-    partition: int = Field(ge=0)
-    offset: int = Field(ge=0)
+    source: Literal["kafka", "http"] = Field(
+        default="kafka", description="Where the record came in: a raw topic, or POST /v1/items."
+    )
+    topic: str = Field(description="The topic read, or the HTTP path posted to.")
+    partition: int | None = Field(default=None, ge=0, description="Kafka records only.")
+    offset: int | None = Field(default=None, ge=0, description="Kafka records only.")
     key_b64: str | None = Field(default=None, description="Original key, base64.")
     original_b64: str = Field(description="Original value bytes, base64.")
     failed_at: datetime

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -57,6 +57,16 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=500, ge=1, description="Max records per agent batch.")
     batch_within: float = Field(
         default=0.2, gt=0, description="Seconds an agent waits to fill a batch."
+    )
+    http_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token POST /v1/items requires. Unset: no token is asked for.",
+    )
+    http_max_body: int = Field(
+        default=1_048_576, ge=1, description="Largest POST /v1/items body, bytes."
+    )
+    http_max_items: int = Field(
+        default=1_000, ge=1, description="Most items in one POST /v1/items request."
     )
     watchlist: Path | None = Field(
         default=None, description="Watchlist YAML. Unset: the bundled five-signal watchlist."

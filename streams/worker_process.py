@@ -20,6 +20,7 @@ from typing import Any
 from urllib.request import urlopen
 
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
 from streams.settings import Settings
 
@@ -70,7 +71,9 @@ def isolated_settings(
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that makes a new process read exactly these settings."""
     return {
-        f"WATCHFLOOR_{name.upper()}": str(value)
+        f"WATCHFLOOR_{name.upper()}": (
+            value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        )
         for name, value in settings.model_dump(exclude_none=True).items()
     }
 

@@ -30,6 +30,7 @@ from streams.detect.engine import Detection, HitOutcome
 from streams.detect.processor import DetectProcessor, OpenKeys
 from streams.models import DeadLetter, SignalHit, SignalRecord, WatermarkTick
 from streams.pipeline.config import detect_config
+from streams.pipeline.http_items import add_items_endpoint
 from streams.pipeline.metrics import Metrics
 from streams.settings import Settings
 from streams.signals.hits import item_hits
@@ -202,6 +203,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         # Restored table entries may hold open windows that only a watermark closes.
         open_keys.stale = True
 
+    add_items_endpoint(app, settings, metrics, raw_topic, deadletter_topic)
     return Watchfloor(app=app, settings=settings, metrics=metrics, matcher=matcher)
 
 

@@ -4,6 +4,11 @@ Accounting identity an operator can check on the dashboard, per worker group:
 
     watchfloor_records_received_total
         == watchfloor_items_ingested_total + sum(watchfloor_items_deadlettered_total)
+
+For POST /v1/items, every item read is counted once in ``watchfloor_http_items_total``:
+``outcome="accepted"`` items are on the raw topic (and so counted again above when
+ingested), ``outcome="rejected"`` ones on the dead-letter topic. Requests refused before
+their items are read (401, 413, 415) show in ``watchfloor_http_requests_total{status}``.
 """
 
 from __future__ import annotations
@@ -74,6 +79,19 @@ class Metrics:
         self.alerts_suppressed = Counter(
             "watchfloor_alerts_suppressed",
             "Alert decisions held back by a detector's re-alert rule.",
+            registry=registry,
+        )
+        self.http_requests = Counter(
+            "watchfloor_http_requests",
+            "POST /v1/items requests answered, by status code.",
+            ["status"],
+            registry=registry,
+        )
+        self.http_items = Counter(
+            "watchfloor_http_items",
+            "Items read from POST /v1/items: accepted onto the raw topic, or rejected onto "
+            "the dead-letter topic.",
+            ["outcome"],
             registry=registry,
         )
         self.processing_latency = Histogram(

@@ -39,8 +39,7 @@ def fingerprint(title: str, body: str) -> str:
     if not words:
         return "00" * PERMUTATIONS
     shingles = {
-        " ".join(words[i : i + SHINGLE]).encode()
-        for i in range(max(1, len(words) - SHINGLE + 1))
+        " ".join(words[i : i + SHINGLE]).encode() for i in range(max(1, len(words) - SHINGLE + 1))
     }
     rows = []
     for shingle in shingles:

@@ -114,9 +114,7 @@ class Matcher:
                 key, key_region = f"{cs.signal.id}|{slug(item.publisher)}", "all"
             else:
                 key, key_region = f"{cs.signal.id}|{region}", region
-            matches.append(
-                Match(cs.signal.id, key_region, terms, key, sentence, cs.signal.weight)
-            )
+            matches.append(Match(cs.signal.id, key_region, terms, key, sentence, cs.signal.weight))
         return matches
 
     def _find(self, parts: list[str | None]) -> _Found:

@@ -1,0 +1,111 @@
+"""``POST /v1/items`` on the worker's web server: items in over HTTP, onto the raw topic.
+
+The view only moves bytes; what to accept is decided by ``streams.sources.submit``.
+Accepted items are produced to the raw topic and acknowledged by the broker (acks=all)
+before the answer, so 202 means durably queued; they are then ingested like any other
+raw record. Rejected items go to the dead-letter topic with ``source: http``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+from faust.web import Request, Response, View
+
+from streams.codec import encode
+from streams.models import DeadLetter
+from streams.pipeline.metrics import Metrics
+from streams.settings import Settings
+from streams.sources.decode import Rejection
+from streams.sources.submit import Refusal, check_request, split_submission
+
+__all__ = ["PATH", "add_items_endpoint"]
+
+PATH = "/v1/items"
+log = logging.getLogger(__name__)
+
+
+def add_items_endpoint(
+    app: faust.App,
+    settings: Settings,
+    metrics: Metrics,
+    raw_topic: faust.TopicT,
+    deadletter_topic: faust.TopicT,
+) -> None:
+    token = settings.http_token.get_secret_value() if settings.http_token else None
+
+    async def dead_letter(raw: bytes, rejection: Rejection) -> Any:
+        record = DeadLetter(
+            reason=rejection.reason,
+            error=rejection.error,
+            source="http",
+            topic=PATH,
+            original_b64=base64.b64encode(raw).decode(),
+            failed_at=datetime.now(UTC),
+        )
+        return await deadletter_topic.send(value=encode(record), force=True)
+
+    @app.page(PATH)
+    class Items(View):
+        async def post(self, request: Request) -> Response:
+            headers = request.headers
+            length = headers.get("Content-Length")
+            refusal = check_request(
+                headers.get("Authorization"),
+                headers.get("Content-Type"),
+                int(length) if length and length.isdigit() else None,
+                token=token,
+                max_body=settings.http_max_body,
+            )
+            if refusal is None:
+                body = await request.content.read(settings.http_max_body + 1)  # type: ignore[attr-defined]
+                if len(body) > settings.http_max_body:
+                    refusal = Refusal(
+                        413, "too_large", f"body exceeds {settings.http_max_body} bytes"
+                    )
+                else:
+                    return await self._submit(body)
+            metrics.http_requests.labels(str(refusal.status)).inc()
+            return self.json(
+                {"error": refusal.error, "detail": refusal.detail}, status=refusal.status
+            )
+
+        async def _submit(self, body: bytes) -> Response:
+            outcome = split_submission(body, max_items=settings.http_max_items)
+            if isinstance(outcome, Refusal):
+                metrics.http_requests.labels(str(outcome.status)).inc()
+                return self.json(
+                    {"error": outcome.error, "detail": outcome.detail}, status=outcome.status
+                )
+            if outcome.malformed is not None:
+                await (await dead_letter(body, outcome.malformed))
+                metrics.http_items.labels("rejected").inc()
+                metrics.http_requests.labels("400").inc()
+                return self.json(
+                    {"error": outcome.malformed.reason, "detail": outcome.malformed.error},
+                    status=400,
+                )
+            sends = [
+                await raw_topic.send(key=item_id.encode(), value=raw, force=True)
+                for item_id, raw in outcome.accepted
+            ]
+            sends += [await dead_letter(raw, rejection) for _, raw, rejection in outcome.rejected]
+            await asyncio.gather(*sends)  # acknowledged by the broker before we answer
+            metrics.http_items.labels("accepted").inc(len(outcome.accepted))
+            metrics.http_items.labels("rejected").inc(len(outcome.rejected))
+            accepted = [item_id for item_id, _ in outcome.accepted]
+            if not outcome.rejected:
+                metrics.http_requests.labels("202").inc()
+                return self.json({"accepted": accepted}, status=202)
+            metrics.http_requests.labels("400").inc()
+            errors = [
+                {"index": index, "reason": r.reason, "error": r.error}
+                for index, _, r in outcome.rejected
+            ]
+            log.info("items rejected", extra={"rejected": len(errors), "accepted": len(accepted)})
+            return self.json({"accepted": accepted, "rejected": errors}, status=400)

@@ -1,0 +1,85 @@
+"""POST /v1/items on a live worker: accepted items reach the raw topic, the rest are answered
+with the reason and dead-lettered, and nothing read is lost."""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.error
+import urllib.request
+
+import orjson
+import pytest
+from pydantic import SecretStr
+
+from streams.settings import Settings
+from tests.integration.conftest import read_topic
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "t0k3n-for-tests"
+ITEM = {"id": "h1", "title": "Report from the border", "published_at": "2026-06-01T10:00:00Z"}
+
+
+def post(
+    settings: Settings, body: bytes, ctype: str = "application/json", token: str | None = TOKEN
+) -> tuple[int, dict[str, object]]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{settings.web_port}/v1/items", data=body, method="POST"
+    )
+    request.add_header("Content-Type", ctype)
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_items_posted_over_http_are_accepted_or_dead_lettered(
+    settings: Settings, worker_factory
+) -> None:
+    settings = settings.model_copy(
+        update={"http_token": SecretStr(TOKEN), "http_max_body": 4_000, "http_max_items": 5}
+    )
+    worker = worker_factory(settings)
+
+    assert post(settings, orjson.dumps(ITEM), token=None)[0] == 401
+    assert post(settings, orjson.dumps(ITEM), token="wrong")[0] == 401
+    assert post(settings, orjson.dumps(ITEM), ctype="text/plain")[0] == 415
+    assert post(settings, b"[" + b" " * 5_000 + b"]")[0] == 413
+    assert post(settings, orjson.dumps([ITEM] * 6))[0] == 413
+
+    assert post(settings, orjson.dumps(ITEM)) == (202, {"accepted": ["h1"]})
+    bad = {"id": "h3", "title": "No date"}
+    status, answer = post(settings, orjson.dumps([{**ITEM, "id": "h2"}, bad]))
+    assert status == 400 and answer["accepted"] == ["h2"]
+    [rejected] = answer["rejected"]  # type: ignore[misc]
+    assert rejected["index"] == 1 and rejected["reason"] == "validation_failed"
+    assert rejected["error"].startswith("published_at")
+    status, answer = post(settings, b"{broken")
+    assert (status, answer["error"]) == (400, "invalid_json")
+
+    metrics = worker.wait_until(
+        "the accepted items ingested",
+        lambda m: m.get("watchfloor_items_ingested_total") == 2,
+    )
+    assert metrics['watchfloor_http_items_total{outcome="accepted"}'] == 2
+    assert metrics['watchfloor_http_items_total{outcome="rejected"}'] == 2
+    assert metrics['watchfloor_http_requests_total{status="401"}'] == 2
+    assert metrics['watchfloor_http_requests_total{status="413"}'] == 2
+    assert metrics['watchfloor_http_requests_total{status="202"}'] == 1
+    assert metrics['watchfloor_http_requests_total{status="400"}'] == 2
+
+    raw = [orjson.loads(v)["id"] for _, v in read_topic(settings, settings.topic_raw)]
+    assert sorted(raw) == ["h1", "h2"]
+    letters = [json.loads(v) for _, v in read_topic(settings, settings.topic_deadletter)]
+    assert {(x["source"], x["reason"]) for x in letters} == {
+        ("http", "validation_failed"),
+        ("http", "invalid_json"),
+    }
+    originals = {base64.b64decode(x["original_b64"]) for x in letters}
+    assert b"{broken" in originals and orjson.dumps(bad) in originals
+    assert TOKEN not in worker.log.read_text(errors="replace")  # no secret in the logs
+    assert TOKEN not in str(metrics)
