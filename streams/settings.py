@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streams.sources.feeds import FeedSource
 
 __all__ = ["Settings"]
 
@@ -40,6 +42,9 @@ class Settings(BaseSettings):
     topic_raw: str = Field(default="osint.items.raw", description="Raw OSINT items in.")
     topic_signals: str = Field(default="osint.signals", description="Signal hits, keyed.")
     topic_alerts: str = Field(default="osint.alerts", description="Alerts out.")
+    topic_feed_polls: str = Field(
+        default="osint.feeds.polls", description="Poll ticks of the RSS/Atom feeds, by URL."
+    )
     topic_deadletter: str = Field(
         default="osint.items.deadletter", description="Rejected input with its reason."
     )
@@ -67,6 +72,18 @@ class Settings(BaseSettings):
     )
     http_max_items: int = Field(
         default=1_000, ge=1, description="Most items in one POST /v1/items request."
+    )
+    feeds: list[FeedSource] = Field(
+        default_factory=list,
+        description="RSS/Atom feeds the worker polls, as a JSON list of URLs or of "
+        'objects {"url", "name", "region", "category", "language"}. Empty: none.',
+    )
+    feed_interval: float = Field(
+        default=300.0, gt=0, description="Seconds between polls of a feed."
+    )
+    feed_timeout: float = Field(default=20.0, gt=0, description="Seconds a feed fetch may take.")
+    feed_max_backoff: float = Field(
+        default=3600.0, gt=0, description="Longest wait, seconds, after repeated feed errors."
     )
     watchlist: Path | None = Field(
         default=None, description="Watchlist YAML. Unset: the bundled five-signal watchlist."
@@ -104,6 +121,14 @@ class Settings(BaseSettings):
         description="Event-time seconds after which an idle key's state is dropped.",
     )
     evidence_limit: int = Field(default=20, ge=1, description="Items kept as evidence per window.")
+
+    @field_validator("feeds", mode="before")
+    @classmethod
+    def _feed_urls(cls, value: object) -> object:
+        # A bare URL is a feed with nothing else configured.
+        if isinstance(value, list):
+            return [{"url": v} if isinstance(v, str) else v for v in value]
+        return value
 
     @property
     def bootstrap(self) -> str:

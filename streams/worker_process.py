@@ -7,6 +7,7 @@ operator's Prometheus would scrape.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -70,12 +71,16 @@ def isolated_settings(
 
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that makes a new process read exactly these settings."""
-    return {
-        f"WATCHFLOOR_{name.upper()}": (
-            value.get_secret_value() if isinstance(value, SecretStr) else str(value)
-        )
-        for name, value in settings.model_dump(exclude_none=True).items()
-    }
+    out = {}
+    for name, value in settings.model_dump(exclude_none=True).items():
+        if isinstance(value, SecretStr):
+            text = value.get_secret_value()
+        elif isinstance(value, list | dict):
+            text = json.dumps(settings.model_dump(mode="json", include={name})[name])
+        else:
+            text = str(value)
+        out[f"WATCHFLOOR_{name.upper()}"] = text
+    return out
 
 
 def scrape(port: int, host: str = "127.0.0.1") -> Samples:

@@ -30,6 +30,7 @@ from streams.detect.engine import Detection, HitOutcome
 from streams.detect.processor import DetectProcessor, OpenKeys
 from streams.models import DeadLetter, SignalHit, SignalRecord, WatermarkTick
 from streams.pipeline.config import detect_config
+from streams.pipeline.feeds import add_feed_poller
 from streams.pipeline.http_items import add_items_endpoint
 from streams.pipeline.metrics import Metrics
 from streams.settings import Settings
@@ -76,6 +77,10 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         broker_commit_interval=1.0,
+        # A worker that dies without leaving the group holds its partitions until its
+        # session times out; Faust's 60 s default stalls fail-over for a minute.
+        broker_session_timeout=15.0,
+        broker_heartbeat_interval=3.0,
         # Faust's default waits, on stop and rebalance, until every in-flight event is
         # acknowledged; after an agent crash that wait never ends and the worker hangs.
         # Unacknowledged offsets are not committed either way, so nothing is lost.
@@ -100,6 +105,10 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
             app,
             open_keys,
             name="detect-state",
+            # key_type/value_type, not only the schema: Faust picks the changelog's
+            # serializers from them and falls back to JSON, which recovery then can't read.
+            key_type=bytes,
+            value_type=bytes,
             schema=faust.Schema(
                 key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
             ),
@@ -204,6 +213,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         open_keys.stale = True
 
     add_items_endpoint(app, settings, metrics, raw_topic, deadletter_topic)
+    add_feed_poller(app, settings, metrics, topic, raw_topic)
     return Watchfloor(app=app, settings=settings, metrics=metrics, matcher=matcher)
 
 

@@ -94,6 +94,18 @@ class Metrics:
             ["outcome"],
             registry=registry,
         )
+        self.feed_polls = Counter(
+            "watchfloor_feed_polls",
+            "Polls of RSS/Atom feeds, by feed (host and path) and outcome.",
+            ["feed", "outcome"],
+            registry=registry,
+        )
+        self.feed_items = Counter(
+            "watchfloor_feed_items",
+            "New feed entries sent to the raw topic, by feed.",
+            ["feed"],
+            registry=registry,
+        )
         self.processing_latency = Histogram(
             "watchfloor_processing_latency_seconds",
             "From the raw record's broker timestamp to its hit being counted.",

@@ -21,12 +21,15 @@ log = logging.getLogger(__name__)
 
 
 def pipeline_topics(settings: Settings) -> list[str]:
-    return [
+    topics = [
         settings.topic_raw,
         settings.topic_signals,
         settings.topic_alerts,
         settings.topic_deadletter,
     ]
+    if settings.feeds:
+        topics.append(settings.topic_feed_polls)
+    return topics
 
 
 async def ensure_topics(settings: Settings) -> list[str]:

@@ -118,3 +118,24 @@ def test_rerun_over_the_same_feed_yields_the_same_alert_ids(bootstrap: str, work
             )
         )
     assert ids[0] and ids[0] == ids[1]
+
+
+def test_a_restarted_worker_restores_detection_state_from_the_changelog(
+    settings: Settings, worker_factory
+) -> None:
+    lines = [orjson.dumps(item) for item in generate()]
+    expected = run_offline(lines, settings)
+    cut = len(lines) * 4 // 5  # after the surge has begun: windows and baselines are open
+    first = worker_factory(settings)
+    replay(settings, lines[:cut])
+    first.wait_until("the first part", lambda m: m.get("watchfloor_records_received_total") == cut)
+    first.stop()
+    second = worker_factory(settings)
+    replay(settings, lines[cut:])
+    second.wait_until(
+        "the rest, by the restarted worker",
+        lambda m: m.get("watchfloor_records_received_total") == len(lines) - cut,
+    )
+    got = {json.loads(v)["alert_id"] for _, v in read_topic(settings, settings.topic_alerts)}
+    # Baselines, open windows and re-alert state all came back: the same alerts as one run.
+    assert got == {a.alert_id for a in expected.alerts}
