@@ -6,7 +6,13 @@ Folding makes the spellings of one word across the region's languages meet:
 - Cyrillic is transliterated to Latin (``Беларусь`` → ``belarus``), so a Cyrillic term
   matches Cyrillic text and its usual Latin transliteration, and a Latin term matches both;
 - diacritics and letters such as ``ł``, ``ø``, ``ß`` are reduced to plain Latin
-  (``Białoruś`` → ``bialorus``, ``baltkrievu`` whether written with or without marks).
+  (``Białoruś`` → ``bialorus``, ``baltkrievu`` whether written with or without marks);
+- a phonetic skeleton then evens out the ways Russian, Belarusian and Ukrainian are
+  written in Latin letters: ``zh kh ch sh`` become ``z h c s``, ``ц`` is ``c`` as in
+  Łacinka, and ``j y`` become ``i``, so ``мужчины`` (muzhchiny), Łacinka ``mužčyny`` and
+  ``muzhchyny`` all read ``muzcini``. English and Polish words change too, but terms are
+  folded the same way, so they still meet their own words. Slugs (regions, publishers)
+  are folded without the skeleton, so they stay readable.
 
 Inflection is left to the watchlist: a trailing ``*`` on a term matches any ending.
 All of it is one ``str.translate`` per text, a C loop.
@@ -29,7 +35,7 @@ _CYRILLIC = {
     "а": "a", "б": "b", "в": "v", "г": "g", "ґ": "g", "д": "d", "е": "e", "ё": "e",
     "є": "e", "ж": "zh", "з": "z", "и": "i", "і": "i", "ї": "i", "й": "i", "к": "k",
     "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t",
-    "у": "u", "ў": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh",
+    "у": "u", "ў": "u", "ф": "f", "х": "kh", "ц": "c", "ч": "ch", "ш": "sh",
     "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu", "я": "ya",
     "'": "", "’": "", "ʼ": "",
 }  # fmt: skip
@@ -54,8 +60,19 @@ def _table() -> dict[int, str]:
 _FOLD = _table()
 
 
+# Not "ts": it would cut English plurals at a prefix's end (conscript* / conscripts).
+_DIGRAPH = re.compile(r"zh|kh|ch|sh")
+_DIGRAPHS = {"zh": "z", "kh": "h", "ch": "c", "sh": "s"}
+_SKELETON = str.maketrans({"j": "i", "y": "i"})
+
+
 def fold(text: str) -> str:
-    """Case-, script- and diacritic-folded text (see the module docstring)."""
+    """Case-, script- and diacritic-folded text, as a phonetic skeleton (module docstring)."""
+    return _DIGRAPH.sub(_digraph, _plain(text)).translate(_SKELETON)
+
+
+def _plain(text: str) -> str:
+    """Case-folded, transliterated, without diacritics: still readable, for slugs."""
     text = unicodedata.normalize("NFKC", text).casefold()
     if not text.isascii():
         text = text.translate(_FOLD)
@@ -65,6 +82,10 @@ def fold(text: str) -> str:
                 c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
             )
     return text
+
+
+def _digraph(match: re.Match[str]) -> str:
+    return _DIGRAPHS[match.group()]
 
 
 def tokens(text: str) -> list[str]:
@@ -82,4 +103,4 @@ def slug(name: str | None) -> str:
     a missing name is ``unknown``."""
     if not name:
         return "unknown"
-    return _SLUG_JUNK.sub("-", fold(name)).strip("-") or "unknown"
+    return _SLUG_JUNK.sub("-", _plain(name)).strip("-") or "unknown"
