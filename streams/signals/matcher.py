@@ -1,10 +1,11 @@
 """One pass over an item's words finds every term of every signal of a watchlist.
 
-Terms compile into an index keyed by their first (folded) word: exact words in a dict,
-``word*`` prefixes in a dict per prefix length. The item is cut into sentences and folded
-(see ``text``), and each word costs a few dict look-ups, memoised per distinct word,
-whatever the number of signals: no loop of regexes per signal. ``bench/matching.py``
-measures this against an Aho–Corasick automaton (pyahocorasick) over the folded text.
+The item is cut into sentences, folded (see ``text``) and rejoined as ``" w1 w2 ... "``.
+One Aho–Corasick automaton (pyahocorasick, in C) holds the first word of every term of
+every signal, as ``" word "`` for an exact word or ``" word"`` for a ``word*`` prefix,
+so a single scan of the sentence finds every place a term may start; the term's further
+words are then checked there. No loop of regexes per signal. ``bench/matching.py``
+times the scan against the dict-per-word index this replaced.
 
 Each signal then checks where its groups occurred: anywhere in the item, within one
 sentence, or within N consecutive words, and reports the sentence where they met.
@@ -15,14 +16,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+import ahocorasick
+
 from streams.models import RawItem
 from streams.signals.text import sentences, slug, tokens
 from streams.signals.watchlist import Signal, Watchlist, flat_terms
 
 __all__ = ["Match", "Matcher"]
 
-# Distinct words remembered before the memo starts afresh: bounds memory on odd input.
-_MEMO_LIMIT = 200_000
 # Longest evidence sentence kept with a hit.
 SENTENCE_LIMIT = 600
 
@@ -82,9 +83,15 @@ class Matcher:
         self._exact: dict[str, list[_Term]] = defaultdict(list)
         self._prefix: dict[int, dict[str, list[_Term]]] = defaultdict(lambda: defaultdict(list))
         self._signals = tuple(self._compile(s) for s in watchlist.signals)
-        self._prefix_lengths = sorted(self._prefix)
         self._match_all = any(not s.all_of for s in watchlist.signals)
-        self._memo: dict[str, tuple[_Term, ...]] = {}
+        self._automaton = ahocorasick.Automaton()
+        for word, terms in self._exact.items():
+            self._automaton.add_word(f" {word} ", (len(word) + 2, tuple(terms)))
+        for by_text in self._prefix.values():
+            for word, terms in by_text.items():
+                self._automaton.add_word(f" {word}", (len(word) + 1, tuple(terms)))
+        if len(self._automaton):
+            self._automaton.make_automaton()
 
     def match(self, item: RawItem) -> list[Match]:
         """Signals the item matches, each with the terms found and where, in list order."""
@@ -121,15 +128,22 @@ class Matcher:
         texts = [s for part in parts if part for s in sentences(part)]
         positions: dict[int, list[int]] = {}
         sentence_of: list[int] = []
-        memo = self._memo
+        scan = self._automaton.iter if len(self._automaton) else None
         for index, text in enumerate(texts):
             words = tokens(text)
             base = len(sentence_of)
             sentence_of.extend([index] * len(words))
+            if scan is None or not words:
+                continue
+            # Where each word starts in the joined line: a key's match ends after its
+            # first word, so its start (after the leading space) names the word.
+            word_at: dict[int, int] = {}
+            offset = 1
             for i, word in enumerate(words):
-                candidates = memo.get(word)
-                if candidates is None:
-                    candidates = self._candidates(word)
+                word_at[offset] = i
+                offset += len(word) + 1
+            for end, (length, candidates) in scan(" " + " ".join(words) + " "):
+                i = word_at[end - length + 2]
                 for term in candidates:
                     rest = term.words[1:]
                     if len(rest) <= len(words) - i - 1 and all(
@@ -137,18 +151,6 @@ class Matcher:
                     ):
                         positions.setdefault(term.slot, []).append(base + i)
         return _Found(positions, sentence_of, texts)
-
-    def _candidates(self, word: str) -> tuple[_Term, ...]:
-        """Terms whose first word accepts ``word``, memoised: vocabulary repeats a lot."""
-        found = list(self._exact.get(word, ()))
-        for n in self._prefix_lengths:
-            if n > len(word):
-                break
-            found.extend(self._prefix[n].get(word[:n], ()))
-        if len(self._memo) >= _MEMO_LIMIT:
-            self._memo.clear()
-        self._memo[word] = result = tuple(found)
-        return result
 
     def _compile(self, signal: Signal) -> _CompiledSignal:
         groups = tuple(frozenset(map(self._slot, flat_terms(g.terms))) for g in signal.all_of)
