@@ -34,12 +34,30 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
     from streams.sources.replay import replay
 
-    report = asyncio.run(replay(settings, Path(args.path), rate=args.rate))
+    try:
+        columns = _columns(args.columns)
+    except ValueError as exc:
+        print(f"watchfloor: {exc}", file=sys.stderr)
+        return 2
+    report = asyncio.run(
+        replay(settings, Path(args.path), rate=args.rate, speedup=args.speedup, columns=columns)
+    )
     print(
-        f"replay: sent {report.sent:,} records to {settings.topic_raw} in "
-        f"{report.seconds:.1f}s; {report.unreadable} unreadable files skipped"
+        f"replay: sent {report.sent:,} records to {settings.topic_raw} in {report.seconds:.1f}s "
+        f"({report.invalid:,} of them invalid, to be dead-lettered by ingest); "
+        f"{report.unreadable} unreadable files skipped"
     )
     return 0 if report.unreadable == 0 else 1
+
+
+def _columns(text: str | None) -> dict[str, str]:
+    """``title=headline,published_at=date`` → {"title": "headline", ...}."""
+    if not text:
+        return {}
+    pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
+    if any(len(p) != 2 or not p[0].strip() or not p[1].strip() for p in pairs):
+        raise ValueError(f"--columns wants field=column pairs separated by commas, got {text!r}")
+    return {field.strip(): column.strip() for field, column in pairs}
 
 
 def _alerts(args: argparse.Namespace, settings: Settings) -> int:
@@ -207,9 +225,22 @@ def _parser() -> argparse.ArgumentParser:
         return p
 
     command("worker", _worker, "Run the ingest and detect agents.")
-    p = command("replay", _replay, "Send JSONL items or markdown articles to the raw topic.")
-    p.add_argument("path", help="a .jsonl/.jsonl.gz/.md file or a folder of them")
-    p.add_argument("--rate", type=float, default=None, help="records per second (default: max)")
+    p = command("replay", _replay, "Send JSONL, markdown or CSV items to the raw topic.")
+    p.add_argument("path", help="a .jsonl/.jsonl.gz/.md/.csv file or a folder of them")
+    pace = p.add_mutually_exclusive_group()
+    pace.add_argument("--rate", type=float, default=None, help="records per second (default: max)")
+    pace.add_argument(
+        "--speedup",
+        type=float,
+        default=None,
+        help="pace by published_at, this many times faster than it happened",
+    )
+    p.add_argument(
+        "--columns",
+        default=None,
+        metavar="FIELD=COLUMN,...",
+        help="CSV: which column holds which item field (default: columns named like fields)",
+    )
     p = command("alerts", _alerts, "Follow the alerts topic and print alerts.")
     p.add_argument("--json", action="store_true", help="print the raw JSON records")
     p.add_argument("--latest", action="store_true", help="only alerts published from now on")

@@ -1,14 +1,23 @@
-"""Read replayable input files: JSONL of raw items and markdown articles, one file or a folder.
+"""Read replayable input files: JSONL of raw items, markdown articles and CSV, one file or
+a folder.
 
 Records come out as ``(key, value)`` byte pairs ready for the raw topic. JSONL lines are
 passed on byte for byte, even when malformed: deciding what is valid is ingest's job, and
 a bad line must reach the dead-letter topic with its reason rather than vanish here.
+
+A CSV row becomes an item whose fields are taken from columns: by default a column named
+like a raw-item field (``id``, ``title``, ``body``, ``published_at``, ``region``, ...)
+fills that field; ``columns`` maps fields to other column names
+(``{"title": "headline", "published_at": "date"}``). Empty cells are left out, and
+``sources`` is split on ``;``. Rows are sent whatever they hold, like JSONL lines.
 """
 
 from __future__ import annotations
 
+import csv
 import gzip
-from collections.abc import Iterator
+import io
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +27,11 @@ from streams.sources.markdown import ArticleFormatError, parse_article_file
 
 __all__ = ["FileRecord", "iter_records", "list_inputs"]
 
-_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".md")
+_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".md", ".csv")
+_FIELDS = (
+    "id", "title", "body", "published_at", "deck", "region", "category", "importance",
+    "sources", "url", "publisher", "language",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +52,38 @@ def list_inputs(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(_SUFFIXES))
 
 
-def iter_records(path: Path) -> Iterator[FileRecord]:
+def iter_records(path: Path, columns: Mapping[str, str] | None = None) -> Iterator[FileRecord]:
     for file in list_inputs(path):
         if file.name.endswith(".md"):
             yield _article(file)
+        elif file.name.endswith(".csv"):
+            yield from _csv(file, columns or {})
         else:
             yield from _jsonl(file)
+
+
+def _csv(file: Path, columns: Mapping[str, str]) -> Iterator[FileRecord]:
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        yield FileRecord(None, None, str(file), error=f"{file}: cannot read: {exc}")
+        return
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = reader.fieldnames or []
+    wanted = {f: columns.get(f, f) for f in _FIELDS}
+    missing = [c for f, c in columns.items() if c not in header]
+    if missing:
+        yield FileRecord(None, None, str(file), error=f"{file}: no column(s) {missing}")
+        return
+    for lineno, row in enumerate(reader, start=2):
+        item: dict[str, object] = {}
+        for field, column in wanted.items():
+            value = (row.get(column) or "").strip()
+            if value:
+                item[field] = [v.strip() for v in value.split(";")] if field == "sources" else value
+        value_bytes = orjson.dumps(item)
+        key = str(item["id"]).encode() if item.get("id") else None
+        yield FileRecord(key, value_bytes, f"{file}:{lineno}")
 
 
 def _jsonl(file: Path) -> Iterator[FileRecord]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 from streams.pipeline.topics import ensure_topics
 from streams.progress import Progress
 from streams.settings import Settings
+from streams.sources.decode import Rejection, decode_item
 from streams.sources.files import FileRecord, iter_records
 
 __all__ = ["ReplayReport", "replay", "send_records"]
@@ -23,7 +24,10 @@ __all__ = ["ReplayReport", "replay", "send_records"]
 @dataclass
 class ReplayReport:
     sent: int = 0
+    invalid: int = 0
+    """Sent records that fail validation: ingest dead-letters them with the reason."""
     unreadable: int = 0
+    """Files (or rows) that could not be read as records at all, so were not sent."""
     seconds: float = 0.0
 
 
@@ -42,9 +46,13 @@ async def send_records(
     records: Iterable[FileRecord],
     *,
     rate: float | None = None,
+    speedup: float | None = None,
     progress: Progress | None = None,
-    errors: TextIO = sys.stderr,
+    errors: TextIO | None = None,
 ) -> ReplayReport:
+    """Send records in order; ``rate`` paces records per second, ``speedup`` paces by event
+    time (``published_at``), ``speedup`` times faster than it happened."""
+    errors = errors if errors is not None else sys.stderr
     await ensure_topics(settings)  # the worker may not have created them yet
     report = ReplayReport()
     started = time.monotonic()
@@ -52,11 +60,22 @@ async def send_records(
     await producer.start()
     try:
         pending = []
+        first_event: float | None = None
         for record in records:
             if record.value is None:
                 report.unreadable += 1
                 errors.write(f"replay: skipped {record.error}\n")
                 continue
+            item = decode_item(record.value)
+            if isinstance(item, Rejection):
+                report.invalid += 1
+            elif speedup:
+                event = item.published_at.timestamp()
+                first_event = event if first_event is None else first_event
+                # Event time, compressed: out-of-order (earlier) records go at once.
+                ahead = (event - first_event) / speedup - (time.monotonic() - started)
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
             pending.append(
                 await producer.send(settings.topic_raw, value=record.value, key=record.key)
             )
@@ -80,8 +99,18 @@ async def send_records(
     return report
 
 
-async def replay(settings: Settings, path: Path, rate: float | None = None) -> ReplayReport:
-    records = list(iter_records(path))
+async def replay(
+    settings: Settings,
+    path: Path,
+    rate: float | None = None,
+    speedup: float | None = None,
+    columns: Mapping[str, str] | None = None,
+) -> ReplayReport:
+    records = list(iter_records(path, columns))
     return await send_records(
-        settings, records, rate=rate, progress=Progress(f"replay {path}", len(records))
+        settings,
+        records,
+        rate=rate,
+        speedup=speedup,
+        progress=Progress(f"replay {path}", len(records)),
     )
