@@ -45,6 +45,7 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"replay: sent {report.sent:,} records to {settings.topic_raw} in {report.seconds:.1f}s "
         f"({report.invalid:,} of them invalid, to be dead-lettered by ingest); "
+        f"{report.too_large} too large, dead-lettered directly; "
         f"{report.unreadable} unreadable files skipped"
     )
     return 0 if report.unreadable == 0 else 1

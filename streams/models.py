@@ -7,7 +7,8 @@ Timestamps travel as RFC 3339 strings and are always timezone-aware.
 
 from __future__ import annotations
 
-from datetime import datetime
+import base64
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
@@ -150,20 +151,60 @@ DeadLetterReason = Literal[
 ]
 
 
+# Kept of an original in a dead letter: base64 makes it 4/3 larger, and the dead letter
+# must fit in one Kafka message (1 MB by default) with room to spare.
+ORIGINAL_LIMIT = 262_144
+
+
 class DeadLetter(BaseModel):
     """A record the pipeline could not process, with everything needed to replay it."""
 
     reason: DeadLetterReason
     error: str = Field(description="Human-readable cause, naming the field when there is one.")
-    source: Literal["kafka", "http"] = Field(
-        default="kafka", description="Where the record came in: a raw topic, or POST /v1/items."
+    source: Literal["kafka", "http", "file"] = Field(
+        default="kafka",
+        description="Where the record came in: a raw topic, POST /v1/items, or a replayed "
+        "file (records too large for the raw topic).",
     )
     topic: str = Field(description="The topic read, or the HTTP path posted to.")
     partition: int | None = Field(default=None, ge=0, description="Kafka records only.")
     offset: int | None = Field(default=None, ge=0, description="Kafka records only.")
     key_b64: str | None = Field(default=None, description="Original key, base64.")
     original_b64: str = Field(description="Original value bytes, base64.")
+    truncated: bool = Field(
+        default=False,
+        description="The original was longer than 256 KiB and only its start is kept, so "
+        "that the dead letter itself fits in a Kafka message.",
+    )
     failed_at: datetime
+
+    @classmethod
+    def build(
+        cls,
+        reason: DeadLetterReason,
+        error: str,
+        original: bytes | None,
+        *,
+        source: Literal["kafka", "http", "file"] = "kafka",
+        topic: str,
+        partition: int | None = None,
+        offset: int | None = None,
+        key: bytes | None = None,
+    ) -> DeadLetter:
+        original = original or b""
+        truncated = len(original) > ORIGINAL_LIMIT
+        return cls(
+            reason=reason,
+            error=error,
+            source=source,
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            key_b64=None if key is None else base64.b64encode(key).decode(),
+            original_b64=base64.b64encode(original[:ORIGINAL_LIMIT]).decode(),
+            truncated=truncated,
+            failed_at=datetime.now(UTC),
+        )
 
 
 def model_schemas() -> dict[str, dict[str, Any]]:

@@ -65,7 +65,9 @@ class Settings(BaseSettings):
     )
     http_token: SecretStr | None = Field(
         default=None,
-        description="Bearer token POST /v1/items requires. Unset: no token is asked for.",
+        min_length=16,
+        description="Bearer token POST /v1/items requires, 16 characters or more. Unset: no "
+        "token is asked for.",
     )
     http_max_body: int = Field(
         default=1_048_576, ge=1, description="Largest POST /v1/items body, bytes."

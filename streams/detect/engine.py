@@ -27,8 +27,10 @@ from streams.signals.fingerprint import similarity
 __all__ = ["Advanced", "DetectConfig", "Detection", "HitOutcome", "alert_id"]
 
 # Reports remembered per key for near-duplicate checks, and outlets per report: bounds.
-STORY_CAP = 2_000
-OUTLET_CAP = 200
+# A report is [fingerprint, event time, first item id, outlet hashes, window starts]:
+# at most about 600 bytes, so 500 of them keep a key's entry well under Kafka's 1 MB.
+STORY_CAP = 500
+OUTLET_CAP = 32
 
 
 class HitOutcome(enum.Enum):
@@ -120,7 +122,8 @@ class Detection:
         state.seen[hit.item_id] = ts
         state.last_event = max(state.last_event, ts)
         if hit.fingerprint is not None and self.config.near_duplicate_horizon > 0:
-            state.stories.append([hit.fingerprint, ts, hit.item_id, [hit.publisher or "?"]])
+            outlet = _outlet(hit.publisher)
+            state.stories.append([hit.fingerprint, ts, hit.item_id, [outlet], list(starts)])
             if len(state.stories) > STORY_CAP:
                 del state.stories[0]
         return HitOutcome.COUNTED
@@ -135,19 +138,23 @@ class Detection:
         if hit.fingerprint is None or horizon <= 0:
             return False
         for story in reversed(state.stories):
-            fingerprint, at, first_id, outlets = story
+            fingerprint, at, first_id, outlets = story[:4]
             if abs(ts - at) > horizon:
                 continue
             if similarity(fingerprint, hit.fingerprint) < self.config.near_duplicate_similarity:
                 continue
-            outlet = hit.publisher or "?"
+            outlet = _outlet(hit.publisher)
             if outlet not in outlets and len(outlets) < OUTLET_CAP:
                 outlets.append(outlet)
-            for window in state.windows.values():
+            # The windows the report was counted in, not only those whose evidence shows it.
+            for start in story[4] if len(story) > 4 else list(state.windows):
+                window = state.windows.get(start)
+                if window is None:
+                    continue
+                window.copies += 1
                 for evidence in window.evidence:
                     if evidence["id"] == first_id:
                         evidence["outlets"] = len(outlets)
-                        window.copies += 1
             return True
         return False
 
@@ -245,6 +252,11 @@ class Detection:
             generated_at=now,
             watchlist_version=watchlist_version,
         )
+
+
+def _outlet(publisher: str | None) -> str:
+    """A short stand-in for a publisher's name: only distinctness matters here."""
+    return hashlib.sha256((publisher or "?").encode()).hexdigest()[:8]
 
 
 def _steps(start: float, stop: float, spec: WindowSpec) -> int:

@@ -10,7 +10,6 @@ alert (same ``alert_id``) but never lose one.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import time
 from collections.abc import AsyncIterable, AsyncIterator, MutableMapping
@@ -118,15 +117,14 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
 
     async def dead_letter(event: faust.EventT, rejection: Rejection) -> Any:
         msg = event.message
-        record = DeadLetter(
-            reason=rejection.reason,
-            error=rejection.error,
+        record = DeadLetter.build(
+            rejection.reason,
+            rejection.error,
+            msg.value,
             topic=msg.topic,
             partition=msg.partition,
             offset=msg.offset,
-            key_b64=_b64(msg.key),
-            original_b64=_b64(msg.value) or "",
-            failed_at=datetime.now(UTC),
+            key=msg.key,
         )
         metrics.items_deadlettered.labels(rejection.reason).inc()
         log.debug("dead-lettered", extra={"reason": rejection.reason, "offset": msg.offset})
@@ -268,7 +266,3 @@ def _count(metrics: Metrics, hit: SignalHit, outcome: HitOutcome, now: float) ->
 def _default_partition(key: bytes, partitions: int) -> int:
     """Where the producer's default partitioner (Java client's murmur2) puts ``key``."""
     return (murmur2(key) & 0x7FFFFFFF) % partitions
-
-
-def _b64(data: bytes | None) -> str | None:
-    return None if data is None else base64.b64encode(data).decode()

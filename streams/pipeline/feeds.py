@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 import faust
 
+from streams.pipeline.http_body import read_limited
 from streams.pipeline.metrics import Metrics
 from streams.settings import Settings
 from streams.sources.feeds import FeedSource, FeedState, feed_items, feed_label
@@ -73,7 +74,7 @@ def add_feed_poller(
                     state_table[event.key] = state.dumps()
 
     async def _poll(session: aiohttp.ClientSession, source: FeedSource, state: FeedState) -> None:
-        label = feed_label(source.url)
+        label = feed_label(source)
         now = time.time()
         headers = {}
         if state.etag:
@@ -90,7 +91,7 @@ def add_feed_poller(
                     metrics.feed_polls.labels(label, "not_modified").inc()
                     return
                 else:
-                    body = await resp.content.read(MAX_FEED_BYTES + 1)
+                    body = await read_limited(resp.content, MAX_FEED_BYTES)
                     if len(body) > MAX_FEED_BYTES:
                         failure = f"larger than {MAX_FEED_BYTES} bytes"
                     etag, modified = resp.headers.get("ETag"), resp.headers.get("Last-Modified")

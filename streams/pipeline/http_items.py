@@ -9,9 +9,7 @@ raw record. Rejected items go to the dead-letter topic with ``source: http``.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 import faust
@@ -19,6 +17,7 @@ from faust.web import Request, Response, View
 
 from streams.codec import encode
 from streams.models import DeadLetter
+from streams.pipeline.http_body import read_limited
 from streams.pipeline.metrics import Metrics
 from streams.settings import Settings
 from streams.sources.decode import Rejection
@@ -40,13 +39,8 @@ def add_items_endpoint(
     token = settings.http_token.get_secret_value() if settings.http_token else None
 
     async def dead_letter(raw: bytes, rejection: Rejection) -> Any:
-        record = DeadLetter(
-            reason=rejection.reason,
-            error=rejection.error,
-            source="http",
-            topic=PATH,
-            original_b64=base64.b64encode(raw).decode(),
-            failed_at=datetime.now(UTC),
+        record = DeadLetter.build(
+            rejection.reason, rejection.error, raw, source="http", topic=PATH
         )
         return await deadletter_topic.send(value=encode(record), force=True)
 
@@ -63,7 +57,8 @@ def add_items_endpoint(
                 max_body=settings.http_max_body,
             )
             if refusal is None:
-                body = await request.content.read(settings.http_max_body + 1)  # type: ignore[attr-defined]
+                content = request.content  # type: ignore[attr-defined]
+                body = await read_limited(content, settings.http_max_body)
                 if len(body) > settings.http_max_body:
                     refusal = Refusal(
                         413, "too_large", f"body exceeds {settings.http_max_body} bytes"

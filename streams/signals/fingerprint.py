@@ -31,13 +31,14 @@ _SALTS = tuple(bytes([i]) * 16 for i in range(PERMUTATIONS // 16))
 _CHANCE = 1 / 256  # two unrelated 8-bit values agree this often
 
 
-def fingerprint(title: str, body: str) -> str:
-    """The item's fingerprint as 128 hex characters."""
+def fingerprint(title: str, body: str) -> str | None:
+    """The item's fingerprint as 128 hex characters; None for text without any word,
+    which cannot be told apart from other such text and so is never a copy."""
     words = tokens(body)
     if len(words) < MIN_WORDS:
         words = tokens(title) + words
     if not words:
-        return "00" * PERMUTATIONS
+        return None
     shingles = {
         " ".join(words[i : i + SHINGLE]).encode() for i in range(max(1, len(words) - SHINGLE + 1))
     }

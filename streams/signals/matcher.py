@@ -13,6 +13,8 @@ sentence, or within N consecutive words, and reports the sentence where they met
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -34,7 +36,12 @@ class _Word:
     prefix: bool
 
     def accepts(self, token: str) -> bool:
-        return token.startswith(self.text) if self.prefix else token == self.text
+        if not self.prefix:
+            return token == self.text
+        # The skeleton folds "kh" to "h": "kazak*" must still take "kazakh..." (kazah...).
+        return token.startswith(self.text) or (
+            self.text.endswith("k") and token.startswith(self.text[:-1] + "h")
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +87,7 @@ class Matcher:
         self.version = watchlist.version
         self._slots: dict[tuple[_Word, ...], int] = {}
         self._labels: list[str] = []
+        self._lengths: list[int] = []  # words per term, by slot
         self._exact: dict[str, list[_Term]] = defaultdict(list)
         self._prefix: dict[int, dict[str, list[_Term]]] = defaultdict(lambda: defaultdict(list))
         self._signals = tuple(self._compile(s) for s in watchlist.signals)
@@ -90,6 +98,10 @@ class Matcher:
         for by_text in self._prefix.values():
             for word, terms in by_text.items():
                 self._automaton.add_word(f" {word}", (len(word) + 1, tuple(terms)))
+                if word.endswith("k"):  # see _Word.accepts
+                    variant = f" {word[:-1]}h"
+                    merged = tuple(terms) + (self._automaton.get(variant, (0, ()))[1])
+                    self._automaton.add_word(variant, (len(word) + 1, merged))
         if len(self._automaton):
             self._automaton.make_automaton()
 
@@ -111,7 +123,7 @@ class Matcher:
                 continue
             if cs.exclude & found.positions.keys():
                 continue
-            where = _meeting(cs, found)
+            where = _meeting(cs, found, self._lengths)
             if where is None:
                 continue
             hit = sorted(set().union(*cs.groups) & found.positions.keys())
@@ -170,6 +182,7 @@ class Matcher:
         slot = len(self._labels)
         self._slots[words] = slot
         self._labels.append(label)
+        self._lengths.append(len(words))
         term = _Term(words, slot)
         first = words[0]
         if first.prefix:
@@ -179,13 +192,18 @@ class Matcher:
         return slot
 
 
-def _meeting(cs: _CompiledSignal, found: _Found) -> tuple[int, int] | None:
+def _meeting(cs: _CompiledSignal, found: _Found, lengths: list[int]) -> tuple[int, int] | None:
     """The sentences (first, last) where every group of the signal occurs, or None."""
     if not cs.groups:
         return (0, 0) if found.texts else None
-    per_group: list[list[int]] = []
+    # Each occurrence as (first word, last word): a phrase ends words after it starts.
+    per_group: list[list[tuple[int, int]]] = []
     for group in cs.groups:
-        hits = sorted(p for slot in group & found.positions.keys() for p in found.positions[slot])
+        hits = sorted(
+            (p, p + lengths[slot] - 1)
+            for slot in group & found.positions.keys()
+            for p in found.positions[slot]
+        )
         if not hits:
             return None
         per_group.append(hits)
@@ -195,12 +213,12 @@ def _meeting(cs: _CompiledSignal, found: _Found) -> tuple[int, int] | None:
         # Every group is somewhere; show the sentence where most of them are.
         counts: dict[int, int] = defaultdict(int)
         for hits in per_group:
-            for s in {sentence_of[p] for p in hits}:
+            for s in {sentence_of[p] for p, _ in hits}:
                 counts[s] += 1
         best = max(counts, key=lambda s: (counts[s], -s))
         return best, best
     if within == "sentence":
-        shared = set.intersection(*({sentence_of[p] for p in hits} for hits in per_group))
+        shared = set.intersection(*({sentence_of[p] for p, _ in hits} for hits in per_group))
         return (min(shared), min(shared)) if shared else None
     span = _shortest_span(per_group)
     if span is None or span[1] - span[0] + 1 > within:
@@ -208,24 +226,31 @@ def _meeting(cs: _CompiledSignal, found: _Found) -> tuple[int, int] | None:
     return sentence_of[span[0]], sentence_of[span[1]]
 
 
-def _shortest_span(per_group: list[list[int]]) -> tuple[int, int] | None:
-    """The shortest run of word positions holding an occurrence of every group."""
-    events = sorted((p, g) for g, hits in enumerate(per_group) for p in hits)
-    need = len(per_group)
-    have: dict[int, int] = defaultdict(int)
-    best: tuple[int, int] | None = None
-    left = 0
-    for pos, group in events:
-        have[group] += 1
-        while len(have) == need:
-            start, first_group = events[left]
-            if best is None or pos - start < best[1] - best[0]:
-                best = (start, pos)
-            have[first_group] -= 1
-            if not have[first_group]:
-                del have[first_group]
-            left += 1
-    return best
+def _shortest_span(per_group: list[list[tuple[int, int]]]) -> tuple[int, int] | None:
+    """The shortest run of words holding a whole occurrence of every group.
+
+    For each possible first word L, each group's best choice is the occurrence starting at
+    or after L that ends soonest (a suffix minimum over occurrences sorted by start).
+    """
+    starts = [[start for start, _ in hits] for hits in per_group]
+    soonest_end = []
+    for hits in per_group:
+        ends, best = [0] * len(hits), math.inf
+        for k in range(len(hits) - 1, -1, -1):
+            best = min(best, hits[k][1])
+            ends[k] = int(best)
+        soonest_end.append(ends)
+    shortest: tuple[int, int] | None = None
+    for left in sorted({start for group in starts for start in group}):
+        right = left
+        for group_starts, ends in zip(starts, soonest_end, strict=True):
+            k = bisect.bisect_left(group_starts, left)
+            if k == len(group_starts):
+                return shortest  # a group has nothing left at or after here
+            right = max(right, ends[k])
+        if shortest is None or right - left < shortest[1] - shortest[0]:
+            shortest = (left, right)
+    return shortest
 
 
 def _compile_words(label: str) -> tuple[_Word, ...]:

@@ -27,8 +27,9 @@ __all__ = ["fold", "sentences", "slug", "tokens"]
 
 _WORD = re.compile(r"\w+")
 _SLUG_JUNK = re.compile(r"[^\w]+")
-# A sentence ends at . ! ? … or ; followed by space, or at a line break.
-_SENTENCE_END = re.compile(r"(?<=[.!?…;])\s+|\s*\n+\s*")
+# A sentence ends at . ! ? … or ; followed by space, or at a line break; not after a
+# single letter and a dot (U.S. troops, J. Smith).
+_SENTENCE_END = re.compile(r"(?<=[.!?…;])(?<!\b\w\.)\s+|\s*\n+\s*")
 
 # One scheme for Russian, Ukrainian and Belarusian letters; soft and hard signs vanish.
 _CYRILLIC = {

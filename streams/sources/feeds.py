@@ -6,8 +6,9 @@ restart nor a rebalance re-sends an item or forgets a validator:
 
 - ``etag`` / ``modified``: sent back as ``If-None-Match`` / ``If-Modified-Since``, so an
   unchanged feed costs a 304 and no parsing;
-- ``seen``: entry id (guid, else link, else a hash of title and date) → when first seen,
-  for the last ``SEEN_DAYS`` days and at most ``SEEN_CAP`` entries;
+- ``seen``: entry id (guid, else link, else a hash of title and date) → when last seen
+  in the feed, for the last ``SEEN_DAYS`` days and at most ``SEEN_CAP`` entries: an entry
+  still in the feed stays remembered however old;
 - ``failures`` / ``next_poll``: after an error the feed waits ``interval * 2^failures``
   (at most ``max_backoff``) before the next try; a success resets it.
 
@@ -51,10 +52,13 @@ class FeedSource(BaseModel):
     language: str | None = None
 
 
-def feed_label(url: str) -> str:
-    """The feed's host and path, for logs and metric labels: never its query (tokens)."""
-    parts = urlsplit(url)
-    return f"{parts.hostname or '?'}{parts.path}"
+def feed_label(source: FeedSource) -> str:
+    """How logs and metric labels name a feed: its ``name``, else its host and a hash of
+    the URL. Never the path or query, which may hold an access token."""
+    if source.name:
+        return source.name
+    digest = hashlib.sha256(source.url.encode()).hexdigest()[:8]
+    return f"{urlsplit(source.url).hostname or '?'}#{digest}"
 
 
 @dataclass
@@ -82,13 +86,15 @@ class FeedState:
     def failed(self, now: float, interval: float, max_backoff: float) -> float:
         """Record a failed poll; returns the seconds until the next try."""
         self.failures += 1
-        wait = min(interval * 2**self.failures, max_backoff)
+        # The exponent stops growing once the cap is reached: 2**1024 overflows a float.
+        wait = min(interval * 2 ** min(self.failures, 40), max_backoff)
         self.next_poll = now + wait
         return wait
 
     def remember(self, entry_ids: list[str], now: float) -> None:
+        """Note the ids the feed holds now (all of them, not only the new ones)."""
         for entry_id in entry_ids:
-            self.seen.setdefault(entry_id, now)
+            self.seen[entry_id] = now
         horizon = now - SEEN_DAYS * 86400
         kept = [(i, t) for i, t in self.seen.items() if t >= horizon]
         self.seen = dict(sorted(kept, key=lambda it: it[1])[-SEEN_CAP:])
@@ -97,23 +103,27 @@ class FeedState:
 def feed_items(
     body: bytes, source: FeedSource, state: FeedState, now: float
 ) -> tuple[list[tuple[str, bytes]], list[str]]:
-    """New entries of a fetched feed as (entry id, raw item JSON), and those ids.
+    """New entries of a fetched feed as (item id, raw item JSON), and the entry ids of
+    every entry in the feed.
 
-    ``state`` is not changed: call ``state.remember`` once the items are safely sent.
+    ``state`` is not changed: call ``state.remember`` with the ids once the items are safely
+    sent. Item ids carry the feed's host, so two feeds numbering their entries alike
+    cannot collide.
     """
     parsed = feedparser.parse(body)
     feed = parsed.get("feed", {})
-    publisher = source.name or _text(feed.get("title")) or feed_label(source.url)
+    publisher = source.name or _text(feed.get("title")) or urlsplit(source.url).hostname or "?"
     language = source.language or feed.get("language") or None
-    out = []
+    host = urlsplit(source.url).hostname or "feed"
+    out, ids = [], []
     for entry in parsed.get("entries", []):
         entry_id = _entry_id(entry)
+        ids.append(entry_id)
         if entry_id in state.seen:
             continue
-        out.append(
-            (entry_id, orjson.dumps(_item(entry, entry_id, source, publisher, language, now)))
-        )
-    return out, [entry_id for entry_id, _ in out]
+        item = _item(entry, f"{host}|{entry_id}", source, publisher, language, now)
+        out.append((str(item["id"]), orjson.dumps(item)))
+    return out, ids
 
 
 def _item(

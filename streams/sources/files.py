@@ -23,6 +23,7 @@ from pathlib import Path
 
 import orjson
 
+from streams.sources.decode import MAX_RECORD_BYTES
 from streams.sources.markdown import ArticleFormatError, parse_article_file
 
 __all__ = ["FileRecord", "iter_records", "list_inputs"]
@@ -68,14 +69,34 @@ def _csv(file: Path, columns: Mapping[str, str]) -> Iterator[FileRecord]:
     except (OSError, UnicodeDecodeError) as exc:
         yield FileRecord(None, None, str(file), error=f"{file}: cannot read: {exc}")
         return
+    unknown = sorted(set(columns) - set(_FIELDS))
+    if unknown:
+        yield FileRecord(None, None, str(file), error=f"{file}: no item field(s) {unknown}")
+        return
+    # A body may be up to 1 MB; the csv module refuses fields over 128 KiB by default.
+    csv.field_size_limit(max(csv.field_size_limit(), 2 * MAX_RECORD_BYTES))
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = reader.fieldnames or []
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        yield FileRecord(None, None, str(file), error=f"{file}: not CSV: {exc}")
+        return
     wanted = {f: columns.get(f, f) for f in _FIELDS}
     missing = [c for f, c in columns.items() if c not in header]
     if missing:
         yield FileRecord(None, None, str(file), error=f"{file}: no column(s) {missing}")
         return
-    for lineno, row in enumerate(reader, start=2):
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield FileRecord(
+                None, None, f"{file}:{reader.line_num}", error=f"{file}:{reader.line_num}: {exc}"
+            )
+            return
+        lineno = reader.line_num  # the row's last physical line: quoted cells may span lines
         item: dict[str, object] = {}
         for field, column in wanted.items():
             value = (row.get(column) or "").strip()
@@ -91,6 +112,8 @@ def _jsonl(file: Path) -> Iterator[FileRecord]:
     with opener(file, "rb") as fh:
         for lineno, line in enumerate(fh, 1):
             line = line.rstrip(b"\r\n")
+            if lineno == 1:
+                line = line.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark is not JSON
             if line.strip():
                 yield FileRecord(_key_of(line), line, f"{file}:{lineno}")
 

@@ -12,6 +12,8 @@ from typing import TextIO
 
 from aiokafka import AIOKafkaProducer
 
+from streams.codec import encode
+from streams.models import DeadLetter
 from streams.pipeline.topics import ensure_topics
 from streams.progress import Progress
 from streams.settings import Settings
@@ -28,6 +30,8 @@ class ReplayReport:
     """Sent records that fail validation: ingest dead-letters them with the reason."""
     unreadable: int = 0
     """Files (or rows) that could not be read as records at all, so were not sent."""
+    too_large: int = 0
+    """Records over the size limit: sent to the dead-letter topic, not the raw one."""
     seconds: float = 0.0
 
 
@@ -67,6 +71,16 @@ async def send_records(
                 errors.write(f"replay: skipped {record.error}\n")
                 continue
             item = decode_item(record.value)
+            if isinstance(item, Rejection) and item.reason == "too_large":
+                # The raw topic would refuse it: dead-letter it here, with its start.
+                letter = DeadLetter.build(
+                    item.reason, item.error, record.value, source="file", topic=record.where
+                )
+                pending.append(
+                    await producer.send(settings.topic_deadletter, value=encode(letter))
+                )
+                report.too_large += 1
+                continue
             if isinstance(item, Rejection):
                 report.invalid += 1
             elif speedup:

@@ -57,7 +57,8 @@ def check_request(
 ) -> Refusal | None:
     """Refusals that need only the headers, so an oversized body is never read."""
     if token is not None:
-        offered = (authorization or "").removeprefix("Bearer ").strip()
+        scheme, _, offered = (authorization or "").strip().partition(" ")
+        offered = offered.strip() if scheme.lower() == "bearer" else ""
         # Constant time: the comparison must not reveal how much of a guess was right.
         if not hmac.compare_digest(offered.encode(), token.encode()):
             return Refusal(

@@ -105,9 +105,9 @@ def test_feed_entries_reach_the_raw_topic_once(
             "feeds": Settings.model_validate(
                 {
                     "feeds": [
-                        {"url": f"{base}/local.rss", "region": "Baltics"},
+                        {"url": f"{base}/local.rss", "region": "Baltics", "name": "local"},
                         f"{base}/wire.atom",
-                        f"{base}/broken?token=secret",
+                        {"url": f"{base}/broken?token=secret", "name": "broken"},
                     ]
                 }
             ).feeds,
@@ -121,12 +121,8 @@ def test_feed_entries_reach_the_raw_topic_once(
         "five entries in, the RSS feed re-polled, the broken feed failing",
         lambda m: (
             m.get("watchfloor_records_received_total") == 5
-            and m.get(
-                'watchfloor_feed_polls_total{feed="127.0.0.1/local.rss",outcome="not_modified"}', 0
-            )
-            >= 1
-            and m.get('watchfloor_feed_polls_total{feed="127.0.0.1/broken",outcome="error"}', 0)
-            >= 2
+            and m.get('watchfloor_feed_polls_total{feed="local",outcome="not_modified"}', 0) >= 1
+            and m.get('watchfloor_feed_polls_total{feed="broken",outcome="error"}', 0) >= 2
         ),
     )
     assert metrics["watchfloor_items_ingested_total"] == 4
@@ -145,17 +141,13 @@ def test_feed_entries_reach_the_raw_topic_once(
     polled = served.requests["/local.rss"]
     restarted.wait_until(
         "the restarted worker polling again",
-        lambda m: (
-            m.get(
-                'watchfloor_feed_polls_total{feed="127.0.0.1/local.rss",outcome="not_modified"}', 0
-            )
-            >= 1
-        ),
+        lambda m: m.get('watchfloor_feed_polls_total{feed="local",outcome="not_modified"}', 0) >= 1,
     )
     assert served.requests["/local.rss"] > polled
     time.sleep(2)
     ids = [orjson.loads(v)["id"] for _, v in read_topic(settings, settings.topic_raw)]
-    assert sorted(ids) == ["r1", "r2", "r3", "untitled", "urn:a1", "urn:a2"]
+    host = "127.0.0.1|"
+    assert sorted(ids) == [host + i for i in ("r1", "r2", "r3", "untitled", "urn:a1", "urn:a2")]
     # The broken feed backed off (2 s, 4 s, 8 s, ...) instead of being hammered every second.
     assert served.requests["/broken?token=secret"] <= 6
     for log in (worker.log, restarted.log):

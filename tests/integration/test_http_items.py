@@ -17,7 +17,7 @@ from tests.integration.conftest import read_topic
 
 pytestmark = pytest.mark.integration
 
-TOKEN = "t0k3n-for-tests"
+TOKEN = "t0k3n-for-the-tests"
 ITEM = {"id": "h1", "title": "Report from the border", "published_at": "2026-06-01T10:00:00Z"}
 
 
@@ -83,3 +83,14 @@ def test_items_posted_over_http_are_accepted_or_dead_lettered(
     assert b"{broken" in originals and orjson.dumps(bad) in originals
     assert TOKEN not in worker.log.read_text(errors="replace")  # no secret in the logs
     assert TOKEN not in str(metrics)
+
+
+def test_a_large_body_arriving_in_many_packets_is_read_whole(
+    settings: Settings, worker_factory
+) -> None:
+    worker = worker_factory(settings)  # defaults: no token, 1 MiB, 1,000 items
+    many = [{**ITEM, "id": f"m{i}", "body": f"report {i} " + "x" * 3_000} for i in range(200)]
+    body = orjson.dumps(many)
+    assert len(body) > 600_000
+    assert post(settings, body, token=None) == (202, {"accepted": [f"m{i}" for i in range(200)]})
+    worker.wait_until("all 200", lambda m: m.get("watchfloor_items_ingested_total") == 200)

@@ -13,6 +13,7 @@ import pytest
 
 from streams.settings import Settings
 from streams.sources.replay import replay
+from tests.integration.conftest import read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +29,15 @@ def folder(tmp_path: Path) -> Path:
         )
         for i in range(3)
     ]
-    (root / "items.jsonl").write_bytes(b"\n".join([*lines, b"{not json"]) + b"\n")
+    huge = orjson.dumps(
+        {
+            "id": "huge",
+            "title": "x",
+            "body": "y" * 1_000_000,
+            "published_at": "2026-06-01T10:09:00Z",
+        }
+    )
+    (root / "items.jsonl").write_bytes(b"\n".join([*lines, b"{not json", huge]) + b"\n")
     shutil.copy(next(ARTICLES.glob("*.md")), root / "article.md")
     (root / "rows.csv").write_text(
         "guid,headline,date,area\n"
@@ -45,12 +54,18 @@ def test_a_folder_of_every_format_is_accounted_for(
     worker = worker_factory(settings)
     columns = {"id": "guid", "title": "headline", "published_at": "date", "region": "area"}
     report = asyncio.run(replay(settings, folder(tmp_path), columns=columns))
-    assert (report.sent, report.invalid, report.unreadable) == (8, 2, 0)
+    assert (report.sent, report.invalid, report.too_large, report.unreadable) == (8, 2, 1, 0)
     metrics = worker.wait_until(
         "every replayed record", lambda m: m.get("watchfloor_records_received_total") == 8
     )
     dead = sum(v for k, v in metrics.items() if k.startswith("watchfloor_items_deadlettered_total"))
     assert metrics["watchfloor_items_ingested_total"] == 6 and dead == 2
+    # The record too large for the raw topic went straight to the dead-letter topic.
+    letters = [orjson.loads(v) for _, v in read_topic(settings, settings.topic_deadletter)]
+    [big] = [x for x in letters if x["source"] == "file"]
+    assert (
+        big["reason"] == "too_large" and big["truncated"] and big["topic"].endswith("items.jsonl:5")
+    )
 
 
 def test_speedup_paces_by_event_time(settings: Settings, tmp_path: Path) -> None:

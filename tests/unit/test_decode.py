@@ -51,3 +51,17 @@ def test_oversize_record_is_refused_before_parsing() -> None:
 @given(st.binary(max_size=200))
 def test_any_bytes_give_an_item_or_a_rejection(value: bytes) -> None:
     assert isinstance(decode_item(value), RawItem | Rejection)
+
+
+def test_dead_letters_keep_only_the_start_of_huge_originals() -> None:
+    import base64
+
+    from streams.models import ORIGINAL_LIMIT, DeadLetter
+
+    small = DeadLetter.build("invalid_json", "x", b"abc", topic="t", partition=0, offset=1)
+    assert (base64.b64decode(small.original_b64), small.truncated) == (b"abc", False)
+    huge = DeadLetter.build(
+        "too_large", "x", b"z" * (ORIGINAL_LIMIT + 10), source="file", topic="f"
+    )
+    assert len(base64.b64decode(huge.original_b64)) == ORIGINAL_LIMIT and huge.truncated
+    assert (huge.partition, huge.offset) == (None, None)

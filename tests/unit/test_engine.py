@@ -273,3 +273,18 @@ def test_a_copy_beyond_the_horizon_is_a_new_report_and_zero_turns_it_off() -> No
     state = off.new_state(first)
     outcomes, _ = feed(off, state, [first, copy(first, "copy", "Other", T0 + 5)])
     assert outcomes == [HitOutcome.COUNTED, HitOutcome.COUNTED] and state.stories == []
+
+
+def test_copies_are_counted_even_when_the_report_is_not_among_the_kept_evidence() -> None:
+    d = engine(evidence_limit=1)
+    reports = [
+        hit(f"r{i}", T0 + 60 * i, publisher=f"P{i}").model_copy(
+            update={"fingerprint": f"{i:02x}" * 64}
+        )
+        for i in range(3)
+    ]
+    state = d.new_state(reports[0])
+    late_copy = copy(reports[2], "copy-of-r2", "Elsewhere", T0 + 300)
+    outcomes, _ = feed(d, state, [*reports, late_copy])
+    assert outcomes[-1] is HitOutcome.SYNDICATED
+    assert state.windows[T0].copies == 1 and [e["id"] for e in state.windows[T0].evidence] == ["r0"]

@@ -211,3 +211,47 @@ def test_category_filter_and_weight_travel_with_the_hit() -> None:
     assert hit.weight == 2
     assert match(m, "Drone show", category="culture") == []
     assert match(m, "Drone show") == []
+
+
+def test_prefixes_ending_in_k_survive_the_kh_skeleton() -> None:
+    m = one_signal(all_of=[{"name": "a", "terms": ["kazak*"]}, {"name": "b", "terms": ["stock*"]}])
+    assert match(m, "Kazakhstan and Kazakh troops", ["Stockholm talks"])
+
+
+@pytest.mark.parametrize(
+    ("text", "within", "matches"),
+    [
+        ("alpha x union state", 4, True),
+        ("alpha x union state", 3, False),  # the phrase ends four words after alpha
+        ("union state x alpha", 3, False),
+        ("union state alpha", 3, True),
+    ],
+)
+def test_a_phrase_counts_to_its_last_word_in_a_word_window(
+    text: str, within: int, matches: bool
+) -> None:
+    m = one_signal(
+        all_of=[{"name": "a", "terms": ["alpha"]}, {"name": "b", "terms": ["union state"]}],
+        within=within,
+    )
+    assert bool(match(m, text)) is matches
+
+
+@given(
+    st.lists(
+        st.lists(st.tuples(st.integers(0, 40), st.integers(0, 3)), min_size=1, max_size=5),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_shortest_span_agrees_with_brute_force(raw: list[list[tuple[int, int]]]) -> None:
+    from itertools import product
+
+    from streams.signals.matcher import _shortest_span
+
+    per_group = [sorted((s, s + extra) for s, extra in group) for group in raw]
+    got = _shortest_span(per_group)
+    best = min(
+        max(e for _, e in choice) - min(s for s, _ in choice) for choice in product(*per_group)
+    )
+    assert got is not None and got[1] - got[0] == best

@@ -17,6 +17,8 @@ ITEM = {"id": "a1", "title": "Border report", "published_at": "2026-06-01T10:00:
         (None, "application/json", 10, "s3cret", 401),
         ("Bearer wrong", "application/json", 10, "s3cret", 401),
         ("Bearer s3cret", "application/json", 10, "s3cret", None),
+        ("bearer  s3cret ", "application/json", 10, "s3cret", None),
+        ("Basic s3cret", "application/json", 10, "s3cret", 401),
         ("Bearer s3cret", "text/plain", 10, "s3cret", 415),
     ],
 )
