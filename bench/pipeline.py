@@ -128,6 +128,7 @@ class Accounting:
     hits: float
     counted: float
     duplicates: float
+    syndicated: float
     late: float
     alerts: float
 
@@ -140,6 +141,7 @@ class Accounting:
             hits=total(samples, "watchfloor_signal_hits_total"),
             counted=total(samples, "watchfloor_hits_counted_total"),
             duplicates=total(samples, "watchfloor_duplicates_dropped_total"),
+            syndicated=total(samples, "watchfloor_syndicated_copies_total"),
             late=total(samples, "watchfloor_late_events_total"),
             alerts=total(samples, "watchfloor_alerts_emitted_total"),
         )
@@ -148,7 +150,7 @@ class Accounting:
         return (
             self.received == items
             and self.ingested + self.deadlettered == items
-            and self.counted + self.duplicates + self.late == self.hits
+            and self.counted + self.duplicates + self.syndicated + self.late == self.hits
         )
 
 
@@ -209,7 +211,7 @@ def wait_accounted(
     worker: WorkerProcess, items: int, t0: float, timeout: float
 ) -> tuple[float, Samples]:
     """Poll /metrics until every record is in and every hit is counted, dropped as a
-    duplicate or late; returns the monotonic time the first complete scrape came back."""
+    duplicate, a copy or late; returns the monotonic time the first complete scrape came back."""
     deadline = t0 + timeout
     shown = 0.0
     seen = Accounting.of([])
@@ -239,7 +241,7 @@ def _confirmed(worker: WorkerProcess, seen: Accounting) -> bool:
 
 
 def _progress(seen: Accounting, items: int, elapsed: float) -> None:
-    accounted = seen.counted + seen.duplicates + seen.late
+    accounted = seen.counted + seen.duplicates + seen.syndicated + seen.late
     print(
         f"  {elapsed:6.1f}s  received {seen.received:,.0f}/{items:,}  "
         f"hits accounted {accounted:,.0f}/{seen.hits:,.0f}",
@@ -318,7 +320,7 @@ def report(result: Result, settings: Settings) -> None:
         "                   like PromQL's histogram_quantile)",
         f"  worker RSS peak  {rss}",
         f"  signal hits      {acc.hits:,.0f}  (counted {acc.counted:,.0f}, duplicates "
-        f"{acc.duplicates:,.0f}, late {acc.late:,.0f})",
+        f"{acc.duplicates:,.0f}, copies {acc.syndicated:,.0f}, late {acc.late:,.0f})",
         f"  alerts           {acc.alerts:,.0f}",
         f"  dead-lettered    {acc.deadlettered:,.0f}",
     ]
