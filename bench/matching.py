@@ -22,7 +22,9 @@ import re
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import orjson
 
@@ -31,6 +33,7 @@ from streams.signals.matcher import Matcher
 from streams.signals.text import sentences, tokens
 from streams.signals.watchlist import Watchlist, flat_terms, load_watchlist
 
+T = TypeVar("T")
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "signal_corpus.jsonl"
 
 
@@ -128,18 +131,9 @@ def _speed(matcher: Matcher, watchlist: Watchlist, raw: list[RawItem]) -> None:
         if part
         for s in sentences(part)
     ]
-    started = time.perf_counter()
-    for _ in range(rounds):
-        for item in raw:
-            matcher.match(item)
-    full = rounds * len(raw) / (time.perf_counter() - started)
+    full = _per_second(raw, rounds, matcher.match)
     automaton = matcher._automaton
-    started = time.perf_counter()
-    for _ in range(rounds):
-        for line in lines:
-            for _hit in automaton.iter(line):
-                pass
-    scan = rounds * len(lines) / (time.perf_counter() - started)
+    scan = _per_second(lines, rounds, lambda line: list(automaton.iter(line)))
     words = set()
     for signal in watchlist.signals:
         for term in [t for g in signal.all_of for t in flat_terms(g.terms)]:
@@ -147,17 +141,20 @@ def _speed(matcher: Matcher, watchlist: Watchlist, raw: list[RawItem]) -> None:
             if first:
                 words.add(re.escape(first[0]) + ("" if term.split()[0].endswith("*") else r"\b"))
     alternation = re.compile(r"\b(?:" + "|".join(sorted(words, key=len, reverse=True)) + ")")
-    started = time.perf_counter()
-    for _ in range(rounds):
-        for line in lines:
-            for _hit in alternation.finditer(line):
-                pass
-    regex = rounds * len(lines) / (time.perf_counter() - started)
+    regex = _per_second(lines, rounds, lambda line: list(alternation.finditer(line)))
     print(f"speed: {full:,.0f} items/s matched (fold, sentences, terms, co-occurrence);")
     print(
         f"       finding term starts: Aho-Corasick {scan:,.0f} sentences/s, compiled regex "
         f"alternation {regex:,.0f} sentences/s; ratio {scan / regex:.1f}"
     )
+
+
+def _per_second(inputs: Sequence[T], rounds: int, work: Callable[[T], object]) -> float:
+    started = time.perf_counter()
+    for _ in range(rounds):
+        for one in inputs:
+            work(one)
+    return rounds * len(inputs) / (time.perf_counter() - started)
 
 
 def _ratio(a: int, b: int) -> str:
