@@ -39,9 +39,7 @@ def add_items_endpoint(
     token = settings.http_token.get_secret_value() if settings.http_token else None
 
     async def dead_letter(raw: bytes, rejection: Rejection) -> Any:
-        record = DeadLetter.build(
-            rejection.reason, rejection.error, raw, source="http", topic=PATH
-        )
+        record = DeadLetter.build(rejection.reason, rejection.error, raw, source="http", topic=PATH)
         return await deadletter_topic.send(value=encode(record), force=True)
 
     @app.page(PATH)

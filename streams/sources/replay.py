@@ -76,9 +76,7 @@ async def send_records(
                 letter = DeadLetter.build(
                     item.reason, item.error, record.value, source="file", topic=record.where
                 )
-                pending.append(
-                    await producer.send(settings.topic_deadletter, value=encode(letter))
-                )
+                pending.append(await producer.send(settings.topic_deadletter, value=encode(letter)))
                 report.too_large += 1
                 continue
             if isinstance(item, Rejection):
