@@ -148,6 +148,7 @@ DeadLetterReason = Literal[
     "not_an_object",
     "validation_failed",
     "too_large",
+    "future_timestamp",
 ]
 
 

@@ -8,6 +8,7 @@ reproduce whatever its batching.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -66,7 +67,8 @@ def run_offline(
         run.received += 1
         if progress is not None and run.received % 1000 == 0:
             progress.update(run.received)
-        item = decode_item(value)
+        # Offline there is no broker timestamp: the record is received now.
+        item = decode_item(value, received_at=time.time(), max_ahead=settings.max_event_ahead)
         if isinstance(item, Rejection):
             run.deadlettered[item.reason] += 1
             continue

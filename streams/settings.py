@@ -100,6 +100,13 @@ class Settings(BaseSettings):
     window_grace: float = Field(
         default=900.0, ge=0, description="Seconds a window stays open for late events."
     )
+    max_event_ahead: float = Field(
+        default=86400.0,
+        ge=0,
+        description="Seconds an item's published_at may run ahead of when its record "
+        "reached Kafka; items further ahead are dead-lettered as future_timestamp. 0: no "
+        "limit.",
+    )
     dedup_horizon: float = Field(
         default=7 * 86400.0,
         ge=0,

@@ -135,7 +135,11 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         pending = []
         for event in events:
             metrics.records_received.inc()
-            item = decode_item(event.message.value)
+            item = decode_item(
+                event.message.value,
+                received_at=event.message.timestamp,
+                max_ahead=settings.max_event_ahead,
+            )
             if isinstance(item, Rejection):
                 pending.append(await dead_letter(event, item))
                 continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import faust
@@ -69,7 +70,12 @@ def add_items_endpoint(
             )
 
         async def _submit(self, body: bytes) -> Response:
-            outcome = split_submission(body, max_items=settings.http_max_items)
+            outcome = split_submission(
+                body,
+                max_items=settings.http_max_items,
+                received_at=time.time(),
+                max_ahead=settings.max_event_ahead,
+            )
             if isinstance(outcome, Refusal):
                 metrics.http_requests.labels(str(outcome.status)).inc()
                 return self.json(

@@ -21,15 +21,38 @@ class Rejection:
     error: str
 
 
-def decode_item(value: bytes | None, max_bytes: int = MAX_RECORD_BYTES) -> RawItem | Rejection:
+def decode_item(
+    value: bytes | None,
+    max_bytes: int = MAX_RECORD_BYTES,
+    *,
+    received_at: float | None = None,
+    max_ahead: float = 0.0,
+) -> RawItem | Rejection:
+    """The item in ``value``, or why it is refused.
+
+    With ``received_at`` (when the record reached Kafka, Unix seconds) and ``max_ahead``
+    above zero, an item published more than ``max_ahead`` seconds after it was received
+    is refused as ``future_timestamp``: a clock or time-zone error, which would otherwise
+    drag the watermark ahead and make every honest report late. Items from the past are
+    not refused here; windows already closed count them as late.
+    """
     if not value:
         return Rejection("invalid_json", "empty record")
     if len(value) > max_bytes:
         return Rejection("too_large", f"record of {len(value)} bytes exceeds {max_bytes}")
     try:
-        return RawItem.model_validate_json(value)
+        item = RawItem.model_validate_json(value)
     except ValidationError as exc:
         return _classify(value, exc)
+    if received_at is not None and max_ahead > 0:
+        ahead = item.published_at.timestamp() - received_at
+        if ahead > max_ahead:
+            return Rejection(
+                "future_timestamp",
+                f"published_at is {ahead / 3600:.1f} h after the record was received; "
+                f"at most {max_ahead / 3600:g} h ahead is accepted",
+            )
+    return item
 
 
 def _classify(value: bytes, exc: ValidationError) -> Rejection:

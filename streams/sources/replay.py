@@ -70,7 +70,9 @@ async def send_records(
                 report.unreadable += 1
                 errors.write(f"replay: skipped {record.error}\n")
                 continue
-            item = decode_item(record.value)
+            item = decode_item(
+                record.value, received_at=time.time(), max_ahead=settings.max_event_ahead
+            )
             if isinstance(item, Rejection) and item.reason == "too_large":
                 # The raw topic would refuse it: dead-letter it here, with its start.
                 letter = DeadLetter.build(

@@ -72,7 +72,9 @@ def check_request(
     return None
 
 
-def split_submission(body: bytes, *, max_items: int) -> Submission | Refusal:
+def split_submission(
+    body: bytes, *, max_items: int, received_at: float | None = None, max_ahead: float = 0.0
+) -> Submission | Refusal:
     """Validate every item of a request body; valid ones for the raw topic, others not."""
     try:
         data = orjson.loads(body)
@@ -88,7 +90,7 @@ def split_submission(body: bytes, *, max_items: int) -> Submission | Refusal:
     out = Submission()
     for index, entry in enumerate(data):
         raw = orjson.dumps(entry)
-        item = decode_item(raw)
+        item = decode_item(raw, received_at=received_at, max_ahead=max_ahead)
         if isinstance(item, RawItem):
             out.accepted.append((item.id, raw))
         else:

@@ -29,6 +29,8 @@ MALFORMED = [
     b'{"id": "no-date", "title": "Missing published_at"}',
     b'{"id": "typed", "title": "x", "published_at": "2026-05-10T00:00:00Z", "importance": "hi"}',
     b"[1, 2, 3]",
+    # A clock or time-zone error: far ahead of when it reached Kafka.
+    b'{"id": "future", "title": "From the future", "published_at": "2099-01-01T00:00:00Z"}',
 ]
 
 
@@ -86,6 +88,7 @@ def test_sample_feed_alerts_the_surge_and_accounts_for_every_record(
         "invalid_utf8",
         "validation_failed",
         "not_an_object",
+        "future_timestamp",
     }
     assert all(x["offset"] >= 0 and x["error"] for x in letters)
 

@@ -65,3 +65,17 @@ def test_dead_letters_keep_only_the_start_of_huge_originals() -> None:
     )
     assert len(base64.b64decode(huge.original_b64)) == ORIGINAL_LIMIT and huge.truncated
     assert (huge.partition, huge.offset) == (None, None)
+
+
+def test_items_far_ahead_of_their_arrival_are_refused_with_the_reason() -> None:
+    from streams.models import RawItem
+    from streams.sources.decode import decode_item
+
+    received = 1_780_000_000.0  # 2026-05-28T20:26:40Z
+    soon = b'{"id": "a", "title": "t", "published_at": "2026-05-29T08:00:00Z"}'
+    later = b'{"id": "b", "title": "t", "published_at": "2026-06-02T00:00:00Z"}'
+    assert isinstance(decode_item(soon, received_at=received, max_ahead=86400), RawItem)
+    refused = decode_item(later, received_at=received, max_ahead=86400)
+    assert not isinstance(refused, RawItem) and refused.reason == "future_timestamp"
+    assert "99.6 h after the record was received" in refused.error
+    assert isinstance(decode_item(later, received_at=received, max_ahead=0), RawItem)
