@@ -8,10 +8,11 @@ Timestamps travel as RFC 3339 strings and are always timezone-aware.
 from __future__ import annotations
 
 import base64
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 __all__ = [
     "Alert",
@@ -24,6 +25,7 @@ __all__ = [
     "WatermarkTick",
 ]
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 ItemId = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 
@@ -45,6 +47,14 @@ class RawItem(BaseModel):
     url: str | None = Field(default=None, max_length=4_000)
     publisher: str | None = Field(default=None, max_length=500)
     language: str | None = Field(default=None, max_length=35, description="BCP 47 tag.")
+
+    @field_validator("id", "title", "body", "deck", "region", "category", "url", "publisher")
+    @classmethod
+    def _no_control_characters(cls, value: str | None) -> str | None:
+        # Tabs and line breaks are text; NUL, bell or escape are not, and break consumers.
+        if value is not None and _CONTROL.search(value):
+            raise ValueError("control characters are not allowed (tab and line breaks are)")
+        return value
 
 
 class SignalHit(BaseModel):

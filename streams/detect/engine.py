@@ -182,20 +182,24 @@ class Detection:
                 else:
                     out.suppressed += 1
 
+        def silence(start: float, windows: int) -> None:
+            # Longer than a key's state lives idle: start afresh, as if it had expired,
+            # rather than step through (say) centuries after one mis-dated first item.
+            if windows * spec.step > self.config.idle_ttl:
+                state.detectors = suite.initial()
+            else:
+                emit(suite.skip(state.detectors, start, spec.step, windows), None)
+
         if cursor <= last:
             for start in sorted(s for s in state.windows if s <= last):
-                emit(
-                    suite.skip(state.detectors, cursor, spec.step, _steps(cursor, start, spec)),
-                    None,
-                )
+                silence(cursor, _steps(cursor, start, spec))
                 window = state.windows.pop(start)
                 obs = Observation(
                     start, spec.step, window.count, len(window.publishers), window.importance
                 )
                 emit(suite.close(state.detectors, obs), window)
                 cursor = start + spec.step
-            gap = _steps(cursor, last + spec.step, spec)
-            emit(suite.skip(state.detectors, cursor, spec.step, gap), None)
+            silence(cursor, _steps(cursor, last + spec.step, spec))
             state.closed_through = last
         horizon = watermark - self.config.dedup_horizon
         if state.seen and min(state.seen.values()) < horizon:

@@ -79,3 +79,70 @@ def test_items_far_ahead_of_their_arrival_are_refused_with_the_reason() -> None:
     assert not isinstance(refused, RawItem) and refused.reason == "future_timestamp"
     assert "99.6 h after the record was received" in refused.error
     assert isinstance(decode_item(later, received_at=received, max_ahead=0), RawItem)
+
+
+HOSTILE = [
+    (
+        "deep nesting",
+        b'{"id":"x","title":"t","published_at":"2026-06-01T00:00:00Z","x":'
+        + b"[" * 5000
+        + b"]" * 5000
+        + b"}",
+        "invalid_json",
+        "recursion limit",
+    ),
+    (
+        "control characters",
+        b'{"id":"x","title":"a\\u0000b","published_at":"2026-06-01T00:00:00Z"}',
+        "validation_failed",
+        "title: Value error, control characters",
+    ),
+    (
+        "huge string",
+        b'{"id":"x","title":"' + b"a" * 5000 + b'","published_at":"2026-06-01T00:00:00Z"}',
+        "validation_failed",
+        "title: String should have at most 2000",
+    ),
+    (
+        "wrong type",
+        b'{"id":{"a":1},"title":"t","published_at":"2026-06-01T00:00:00Z"}',
+        "validation_failed",
+        "id: Input should be a valid string",
+    ),
+    (
+        "NaN",
+        b'{"id":"x","title":"t","published_at":"2026-06-01T00:00:00Z","importance":NaN}',
+        "validation_failed",
+        "importance: Input should be a finite number",
+    ),
+    (
+        "date without zone",
+        b'{"id":"x","title":"t","published_at":"2026-06-01T00:00:00"}',
+        "validation_failed",
+        "published_at: Input should have timezone info",
+    ),
+    (
+        "date far ahead",
+        b'{"id":"x","title":"t","published_at":"9999-12-31T23:59:59Z"}',
+        "future_timestamp",
+        "after the record was received",
+    ),
+    (
+        "megabyte body",
+        b'{"id":"x","title":"t","published_at":"2026-06-01T00:00:00Z","body":"'
+        + b"b" * 1_000_000
+        + b'"}',
+        "too_large",
+        "exceeds",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "reason", "error"), HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_hostile_records_are_refused_with_a_reason(
+    name: str, value: bytes, reason: str, error: str
+) -> None:
+    from streams.sources.decode import decode_item
+
+    refused = decode_item(value, received_at=1_780_000_000.0, max_ahead=86400)
+    assert (refused.reason, error in refused.error) == (reason, True)  # type: ignore[union-attr]

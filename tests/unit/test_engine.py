@@ -288,3 +288,14 @@ def test_copies_are_counted_even_when_the_report_is_not_among_the_kept_evidence(
     outcomes, _ = feed(d, state, [*reports, late_copy])
     assert outcomes[-1] is HitOutcome.SYNDICATED
     assert state.windows[T0].copies == 1 and [e["id"] for e in state.windows[T0].evidence] == ["r0"]
+
+
+def test_a_gap_longer_than_a_key_lives_idle_restarts_it_instead_of_stepping_through() -> None:
+    from streams.detect.detectors import Seasonal
+
+    d = detection(WindowSpec(H, H), {"s": [Seasonal()]}, idle_ttl=30 * 86400)
+    state = d.new_state(hit("ancient", 0.0))
+    d.add(state, hit("ancient", 0.0), 0.0)  # a mis-dated first item: 1970
+    closed(d, state, T0 + 2 * H)  # then the present: 56 years of hourly windows later
+    # Not one of those ~490,000 empty windows was observed: the detector starts afresh.
+    assert state.closed_through == T0 + H and state.detectors["seasonal"]["s"]["n"] == 0
