@@ -26,7 +26,6 @@ Prints:
 from __future__ import annotations
 
 import argparse
-import bisect
 import itertools
 import json
 import math
@@ -42,7 +41,7 @@ from pathlib import Path
 import orjson
 
 from streams.backtest.command import backtest_nab, default_nab_detectors
-from streams.backtest.evaluate import labels_for, load_labels
+from streams.backtest.evaluate import event_rows, labels_for, load_labels
 from streams.backtest.nab import NabScore, score_series
 from streams.backtest.series import CountSeries, read_count_csv, run_series
 from streams.detect.detectors import (
@@ -82,7 +81,7 @@ def main() -> int:
         return 2
     labels = load_labels(labels_path)
     series = {rel: read_count_csv(data / rel, key=rel)[0] for rel in sorted(labels)}
-    spans = {rel: _spans(s, labels_for(labels, rel) or []) for rel, s in series.items()}
+    spans = {rel: event_rows(s.starts, labels_for(labels, rel) or []) for rel, s in series.items()}
 
     committed = default_nab_detectors()
     print("1. committed configuration:", _describe(committed))
@@ -125,26 +124,28 @@ def main() -> int:
     grid = _grid(args.quick, args.wide)
     print(f"\n2. leave-one-file-out over {len(grid)} configurations around the committed one")
     table = [[_score(series[rel], cfg, spans[rel]) for rel in series] for cfg in grid]
-    held = NabScore(0.0, 0.0, 0.0, 0, 0, 0)
+    held_out = []
     for k, rel in enumerate(series):
         best = max(
             range(len(grid)), key=lambda c: sum(s.raw for j, s in enumerate(table[c]) if j != k)
         )
-        held = held + table[best][k]
+        held_out.append(table[best][k])
         print(
             f"   {rel:40s} tuned on the others: {_describe(grid[best])}; held-out raw "
             f"{table[best][k].raw:7.4f} hit {table[best][k].detected}/{table[best][k].windows}"
         )
-    print(f"   leave-one-file-out NAB standard score {held.normalised:.2f}")
+    print(f"   leave-one-file-out NAB standard score {NabScore.total(held_out).normalised:.2f}")
     best_all = max(range(len(grid)), key=lambda c: sum(s.raw for s in table[c]))
     print(
-        f"   best on all five (in-sample): {_total(table[best_all]).normalised:.2f} "
+        f"   best on all five (in-sample): {NabScore.total(table[best_all]).normalised:.2f} "
         f"with {_describe(grid[best_all])}"
     )
 
     print("\n3. each detector kind (one-day re-alert cooldown); default parameters / best of grid")
     for kind, configs in _kind_grids(args.quick).items():
-        scores = [_total([_score(series[rel], c, spans[rel]) for rel in series]) for c in configs]
+        scores = [
+            NabScore.total([_score(series[rel], c, spans[rel]) for rel in series]) for c in configs
+        ]
         best = max(range(len(configs)), key=lambda i: scores[i].raw)
         print(
             f"   {kind:18s} default {_brief(scores[0])}   best {_brief(scores[best])} "
@@ -197,18 +198,6 @@ def _write_year(path: Path) -> None:
             fh.write(f"{at:%Y-%m-%d %H:%M:%S},{max(0, round(rng.gauss(level, level**0.5)))}\n")
 
 
-def _spans(series: CountSeries, events: Sequence[tuple[float, float]]) -> list[tuple[int, int]]:
-    out = []
-    for a, b in events:
-        first, last = (
-            bisect.bisect_left(series.starts, a),
-            bisect.bisect_right(series.starts, b) - 1,
-        )
-        if first <= last:
-            out.append((first, last))
-    return out
-
-
 def _score(
     series: CountSeries, detectors: list[DetectorBase], spans: list[tuple[int, int]]
 ) -> NabScore:
@@ -218,13 +207,6 @@ def _score(
 def _brief(score: NabScore) -> str:
     hit = f"{score.detected}/{score.windows}"
     return f"{score.normalised:6.1f} (hit {hit}, FA {score.false_alerts:3d})"
-
-
-def _total(scores: Sequence[NabScore]) -> NabScore:
-    total = NabScore(0.0, 0.0, 0.0, 0, 0, 0)
-    for s in scores:
-        total = total + s
-    return total
 
 
 def _describe(detectors: Sequence[DetectorBase]) -> str:

@@ -98,7 +98,10 @@ def reports_from_run(run: OfflineRun, step: float, labels: Labels | None) -> lis
 @dataclass
 class NabRun:
     files: list[tuple[str, NabScore]]
-    total: NabScore
+
+    @property
+    def total(self) -> NabScore:
+        return NabScore.total(score for _, score in self.files)
 
 
 def backtest_nab(
@@ -106,7 +109,6 @@ def backtest_nab(
 ) -> NabRun:
     out_dir.mkdir(parents=True, exist_ok=True)
     files = []
-    total = NabScore(0.0, 0.0, 0.0, 0, 0, 0)
     progress = Progress("backtest --nab", len(labels))
     for done, rel in enumerate(sorted(labels), start=1):
         found = read_count_csv(data_dir / rel, key=rel)
@@ -121,9 +123,8 @@ def backtest_nab(
         report = evaluate(rel, series.starts, series.step, run.alerted, labels[rel])
         assert report.nab is not None
         files.append((rel, report.nab))
-        total = total + report.nab
         progress.update(done)
-    return NabRun(files, total)
+    return NabRun(files)
 
 
 def format_reports(reports: Sequence[KeyReport], out: TextIO | None = None) -> None:
@@ -141,10 +142,7 @@ def format_reports(reports: Sequence[KeyReport], out: TextIO | None = None) -> N
         )
     labelled = [r for r in reports if r.nab is not None]
     if labelled:
-        total = labelled[0].nab
-        for r in labelled[1:]:
-            total = total + r.nab  # type: ignore[operator]
-        assert total is not None
+        total = NabScore.total(r.nab for r in labelled if r.nab is not None)
         alerts = sum(r.alerts for r in labelled)
         true = sum(r.true_alerts for r in labelled)
         events = sum(r.events or 0 for r in labelled)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from streams.backtest.nab import NabScore, score_series
 
-__all__ = ["KeyReport", "Labels", "evaluate", "load_labels"]
+__all__ = ["KeyReport", "Labels", "evaluate", "event_rows", "load_labels"]
 
 Labels = Mapping[str, list[tuple[float, float]]]
 
@@ -100,8 +100,7 @@ def evaluate(
     alerts = sum(alerted)
     if events is None:
         return KeyReport(key, len(starts), days, alerts, None)
-    # Events that cover none of the key's windows cannot be judged; like NAB, skip them.
-    spans = [s for a, b in events if (s := _rows(starts, a, b)) is not None]
+    spans = event_rows(starts, events)
     inside = [False] * len(starts)
     delays = []
     for first, last in spans:
@@ -131,10 +130,20 @@ def _nab(key: str, alerted: Sequence[bool], spans: list[tuple[int, int]]) -> Nab
         raise ValueError(f"labels of {key!r}: {exc}") from None
 
 
-def _rows(starts: Sequence[float], a: float, b: float) -> tuple[int, int] | None:
-    first = bisect.bisect_left(starts, a)
-    last = bisect.bisect_right(starts, b) - 1
-    return (first, last) if first <= last else None
+def event_rows(
+    starts: Sequence[float], events: Sequence[tuple[float, float]]
+) -> list[tuple[int, int]]:
+    """Each event as the (first, last) rows whose window starts fall in it.
+
+    Events that cover none of the key's windows cannot be judged; like NAB, skip them.
+    """
+    spans = []
+    for a, b in events:
+        first = bisect.bisect_left(starts, a)
+        last = bisect.bisect_right(starts, b) - 1
+        if first <= last:
+            spans.append((first, last))
+    return spans
 
 
 def _epoch(text: str) -> float:

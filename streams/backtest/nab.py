@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 __all__ = ["STANDARD", "Costs", "NabScore", "normalised", "probation_rows", "score_series"]
@@ -60,6 +60,11 @@ class NabScore:
             self.detected + other.detected,
             self.false_alerts + other.false_alerts,
         )
+
+    @classmethod
+    def total(cls, scores: Iterable[NabScore]) -> NabScore:
+        """Scores of several series added up, as NAB adds its files."""
+        return sum(scores, cls(0.0, 0.0, 0.0, 0, 0, 0))
 
     @property
     def normalised(self) -> float | None:

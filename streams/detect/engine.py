@@ -138,7 +138,7 @@ class Detection:
         if hit.fingerprint is None or horizon <= 0:
             return False
         for story in reversed(state.stories):
-            fingerprint, at, first_id, outlets = story[:4]
+            fingerprint, at, first_id, outlets, counted_in = story
             if abs(ts - at) > horizon:
                 continue
             if similarity(fingerprint, hit.fingerprint) < self.config.near_duplicate_similarity:
@@ -147,7 +147,7 @@ class Detection:
             if outlet not in outlets and len(outlets) < OUTLET_CAP:
                 outlets.append(outlet)
             # The windows the report was counted in, not only those whose evidence shows it.
-            for start in story[4] if len(story) > 4 else list(state.windows):
+            for start in counted_in:
                 window = state.windows.get(start)
                 if window is None:
                     continue

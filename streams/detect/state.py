@@ -95,9 +95,9 @@ class KeyState:
             del d["detector"]
             d["detectors"] = {}
             d["windows"] = [[*w, None] for w in d["windows"]]
+            d["stories"] = []
         elif version != 2:
             raise ValueError(f"unknown key state version {version!r}")
-        d.setdefault("stories", [])  # v2 entries written before near-duplicate checks
         return cls(
             key=d["key"],
             signal_id=d["signal_id"],

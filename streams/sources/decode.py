@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from streams.models import DeadLetterReason, RawItem
 
-__all__ = ["MAX_RECORD_BYTES", "Rejection", "decode_item", "describe"]
+__all__ = ["MAX_RECORD_BYTES", "Rejection", "decode_item", "describe", "unparsable"]
 
 # Larger records are refused before parsing: under the 1 MB that Kafka brokers and
 # producers accept by default, so an item that passes fits on every topic it goes to.
@@ -55,15 +55,20 @@ def decode_item(
     return item
 
 
+def unparsable(value: bytes, detail: str) -> Rejection:
+    """Why bytes that failed to parse as JSON did: bad UTF-8, or bad JSON (``detail``)."""
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError as ude:
+        return Rejection("invalid_utf8", f"invalid UTF-8 at byte {ude.start}: {ude.reason}")
+    return Rejection("invalid_json", detail)
+
+
 def _classify(value: bytes, exc: ValidationError) -> Rejection:
     errors = exc.errors(include_url=False, include_input=False)
     first = errors[0]
     if first["type"] == "json_invalid":
-        try:
-            value.decode("utf-8")
-        except UnicodeDecodeError as ude:
-            return Rejection("invalid_utf8", f"invalid UTF-8 at byte {ude.start}: {ude.reason}")
-        return Rejection("invalid_json", f"not JSON: {first['msg']}")
+        return unparsable(value, f"not JSON: {first['msg']}")
     if first["type"] == "model_type" and not first["loc"]:
         return Rejection("not_an_object", "a raw item must be a JSON object")
     return Rejection("validation_failed", describe(exc))

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from streams.models import DeadLetterReason, RawItem
-from streams.sources.decode import Rejection, decode_item
+from streams.models import RawItem
+from streams.sources.decode import Rejection, decode_item, unparsable
 
 __all__ = ["Refusal", "Submission", "check_request", "split_submission"]
 
@@ -79,8 +79,7 @@ def split_submission(
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        reason: DeadLetterReason = "invalid_utf8" if _not_utf8(body) else "invalid_json"
-        return Submission(malformed=Rejection(reason, f"body is not JSON: {exc}"))
+        return Submission(malformed=unparsable(body, f"body is not JSON: {exc}"))
     if isinstance(data, dict):
         data = [data]
     elif not isinstance(data, list):
@@ -96,11 +95,3 @@ def split_submission(
         else:
             out.rejected.append((index, raw, item))
     return out
-
-
-def _not_utf8(body: bytes) -> bool:
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return True
-    return False
