@@ -81,7 +81,11 @@ class SignalHit(BaseModel):
     )
     ingested_at: AwareDatetime = Field(description="Broker time of the raw record.")
     watermark: AwareDatetime = Field(
-        description="Highest published_at ingest had seen when it matched this item."
+        description="Highest published_at ingest had seen in the item's raw partition when "
+        "it matched this item."
+    )
+    source: int = Field(
+        default=0, ge=0, description="Raw partition the item was read from: its event-time source."
     )
     watchlist_version: str
 
@@ -90,11 +94,13 @@ class WatermarkTick(BaseModel):
     """Event-time progress, sent by ingest to every partition of ``osint.signals``.
 
     Signal hits are rare; without ticks a window would close only when the next hit for
-    its partition arrived. A tick carries the highest ``published_at`` ingest has seen.
+    its partition arrived. A tick carries the highest ``published_at`` ingest has seen in
+    one raw partition (its ``source``); detection takes the least over the live sources.
     """
 
     kind: Literal["watermark"] = "watermark"
     watermark: AwareDatetime
+    source: int = Field(default=0, ge=0, description="Raw partition this progress is of.")
 
 
 SignalRecord = Annotated[SignalHit | WatermarkTick, Field(discriminator="kind")]

@@ -107,6 +107,12 @@ class Settings(BaseSettings):
         "reached Kafka; items further ahead are dead-lettered as future_timestamp. 0: no "
         "limit.",
     )
+    idle_partition_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds without records after which a raw partition stops holding "
+        "event time back (its reports arriving later may then be late).",
+    )
     dedup_horizon: float = Field(
         default=7 * 86400.0,
         ge=0,

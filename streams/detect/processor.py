@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from streams.detect.clock import SourceClock
 from streams.detect.engine import Detection, HitOutcome
 from streams.detect.state import KeyState
 from streams.models import Alert, SignalHit, WatermarkTick
@@ -69,12 +70,19 @@ class DetectProcessor:
         store: MutableMapping[bytes, bytes],
         open_keys: OpenKeys,
         watchlist_version: str,
+        *,
+        sources: int = 1,
+        idle_after: float = 60.0,
     ) -> None:
         self.detection = detection
         self.store = store
         self.open_keys = open_keys
         self.version = watchlist_version
+        self.sources = sources
+        self.idle_after = idle_after
+        self.clocks: dict[int, SourceClock] = {}
         self.watermarks: dict[int, float] = {}
+        """Per signals partition, the event time its windows have been advanced to."""
 
     def process(
         self, records: Iterable[tuple[int, SignalHit | WatermarkTick]], now: datetime
@@ -85,14 +93,21 @@ class DetectProcessor:
         result = BatchResult()
         touched = result.touched
         advanced: set[int] = set()
+        wall = now.timestamp()
         for partition, record in records:
             mark = self.watermarks.get(partition, float("-inf"))
+            clock = self.clocks.get(partition)
+            if clock is None:
+                clock = self.clocks[partition] = SourceClock(self.sources, self.idle_after, wall)
             if isinstance(record, WatermarkTick):
-                new_mark = max(mark, record.watermark.timestamp())
+                clock.update(record.source, record.watermark.timestamp(), wall)
+                new_mark = clock.current(wall)
             else:
                 # The ingest watermark rides on each hit, so lateness is judged per item as
                 # if events were processed one at a time, whatever the batching.
-                new_mark = max(mark, record.published_at.timestamp(), record.watermark.timestamp())
+                seen = max(record.published_at.timestamp(), record.watermark.timestamp())
+                clock.update(record.source, seen, wall)
+                new_mark = clock.current(wall)
                 key = record.key.encode()
                 ks = touched.get(key) or self._load(key) or self.detection.new_state(record)
                 result.outcomes.append((record, self.detection.add(ks, record, new_mark)))

@@ -130,9 +130,14 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         log.debug("dead-lettered", extra={"reason": rejection.reason, "offset": msg.offset})
         return await deadletter_topic.send(key=msg.key, value=encode(record), force=True)
 
-    async def ingest_batch(events: list[faust.EventT], watermark: float) -> float:
-        """Decode and validate raw items, match every signal in one pass, emit hits."""
+    async def ingest_batch(events: list[faust.EventT], watermarks: dict[int, float]) -> None:
+        """Decode and validate raw items, match every signal in one pass, emit hits.
+
+        ``watermarks`` holds this instance's event time per raw partition: each partition
+        is its own source, so one read ahead of the others cannot make theirs late.
+        """
         pending = []
+        moved: set[int] = set()
         for event in events:
             metrics.records_received.inc()
             item = decode_item(
@@ -144,24 +149,33 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                 pending.append(await dead_letter(event, item))
                 continue
             metrics.items_ingested.inc()
-            watermark = max(watermark, item.published_at.timestamp())
-            for hit in item_hits(matcher, item, event.message.timestamp, watermark):
+            source = event.message.partition
+            mark = max(watermarks.get(source, float("-inf")), item.published_at.timestamp())
+            watermarks[source] = mark
+            moved.add(source)
+            for hit in item_hits(matcher, item, event.message.timestamp, mark, source):
                 metrics.signal_hits.labels(hit.signal_id).inc()
                 pending.append(
                     await signals_topic.send(key=hit.key.encode(), value=encode(hit), force=True)
                 )
-        if watermark > float("-inf"):
-            tick = WatermarkTick(watermark=datetime.fromtimestamp(watermark, UTC))
+        for source in sorted(moved):
+            tick = WatermarkTick(
+                watermark=datetime.fromtimestamp(watermarks[source], UTC), source=source
+            )
             body = encode(tick)
             for partition in range(settings.partitions):
                 sent = await signals_topic.send(value=body, partition=partition, force=True)
                 pending.append(sent)
         # Delivered before the next batch is taken, hence before these offsets commit.
         await asyncio.gather(*pending)
-        return watermark
 
     processor = DetectProcessor(
-        Detection(detect_config(settings, watchlist)), state, open_keys, matcher.version
+        Detection(detect_config(settings, watchlist)),
+        state,
+        open_keys,
+        matcher.version,
+        sources=settings.partitions,
+        idle_after=settings.idle_partition_timeout,
     )
 
     async def detect_batch(events: list[faust.EventT]) -> None:
@@ -198,10 +212,10 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
 
     @app.agent(raw_topic, name="ingest")
     async def ingest(stream: faust.StreamT[bytes]) -> None:
-        watermark = float("-inf")
+        watermarks: dict[int, float] = {}
         async for events in _batches(stream, settings):
             async with _crash_worker_on_error(app, "ingest"):
-                watermark = await ingest_batch(list(events), watermark)
+                await ingest_batch(list(events), watermarks)
 
     @app.agent(signals_topic, name="detect")
     async def detect(stream: faust.StreamT[bytes]) -> None:

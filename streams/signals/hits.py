@@ -12,9 +12,12 @@ __all__ = ["item_hits"]
 
 
 def item_hits(
-    matcher: Matcher, item: RawItem, ingested_at: float, watermark: float
+    matcher: Matcher, item: RawItem, ingested_at: float, watermark: float, source: int = 0
 ) -> list[SignalHit]:
-    """One hit per matching signal, keyed ``signal|region`` (or publisher); times: Unix s."""
+    """One hit per matching signal, keyed ``signal|region`` (or publisher); times: Unix s.
+
+    ``source`` is the raw partition the item came from, ``watermark`` that partition's.
+    """
     matches = matcher.match(item)
     if not matches:
         return []
@@ -39,6 +42,7 @@ def item_hits(
             fingerprint=print_,
             ingested_at=ingested,
             watermark=mark,
+            source=source,
             watchlist_version=matcher.version,
         )
         for m in matches
