@@ -19,10 +19,11 @@ import sys
 import time
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
@@ -30,6 +31,8 @@ from aiokafka.errors import KafkaError
 from streams.settings import Settings
 
 __all__ = ["BrokerStatus", "KafkaSetupError", "LocalKafka", "run_kafka_command"]
+
+T = TypeVar("T")
 
 DEFAULT_POM = Path(__file__).resolve().parents[1] / "deploy" / "kafka" / "pom.xml"
 JVM_OPTS = ("-Xms256m", "-Xmx1g", "-XX:+UseG1GC")
@@ -98,6 +101,9 @@ class LocalKafka:
     at all (``kafka_bootstrap`` unset) is the caller's decision.
     """
 
+    # A class attribute so that a cluster of several brokers on one machine can shrink it.
+    jvm_opts: tuple[str, ...] = JVM_OPTS
+
     def __init__(self, settings: Settings, pom: Path | None = None) -> None:
         self.settings = settings
         self.pom = pom or DEFAULT_POM
@@ -148,7 +154,8 @@ class LocalKafka:
             self._write_config()
             if not (self.data_dir / "meta.properties").is_file():
                 # A static quorum (controller.quorum.voters) needs no --standalone flag.
-                fmt = ["format", "--cluster-id", _cluster_id(), "--config", str(self.config)]
+                cluster_id = self._new_cluster_id()
+                fmt = ["format", "--cluster-id", cluster_id, "--config", str(self.config)]
                 failure = f"formatting Kafka storage in {self.data_dir} failed"
                 _run(self._java(libs, "kafka.tools.StorageTool", *fmt), failure)
             pid = self._start(libs)
@@ -191,16 +198,23 @@ class LocalKafka:
 
     def _write_config(self) -> None:
         self.config.parent.mkdir(parents=True, exist_ok=True)
-        self.config.write_text(SERVER_PROPERTIES.format(s=self.settings, data_dir=self.data_dir))
+        self.config.write_text(self._server_properties())
         quiet = "".join(
             f"logger.n{i}.name={name}\nlogger.n{i}.level=WARN\n"
             for i, name in enumerate(NOISY_LOGGERS)
         )
         self.log4j_config.write_text(LOG4J2_PROPERTIES.format(log_file=self.log_file) + quiet)
 
+    def _server_properties(self) -> str:
+        return SERVER_PROPERTIES.format(s=self.settings, data_dir=self.data_dir)
+
+    def _new_cluster_id(self) -> str:
+        """A broker of its own is its own cluster; nodes of a shared quorum override this."""
+        return _cluster_id()
+
     def _java(self, libs: Path, main: str, *args: str) -> list[str]:
         log4j = f"-Dlog4j2.configurationFile={self.log4j_config}"
-        return ["java", *JVM_OPTS, log4j, "-cp", f"{libs}/*", main, *args]
+        return ["java", *self.jvm_opts, log4j, "-cp", f"{libs}/*", main, *args]
 
     def _start(self, libs: Path) -> int:
         """Launches through a shell that exits at once, so the broker is nobody's child: it
@@ -285,21 +299,28 @@ def _port_free(port: int) -> bool:
 
 def _answers(bootstrap: str) -> bool:
     """An open port is not yet a working broker: ask it for cluster metadata."""
+    try:
+        return bool(_admin_request(bootstrap, lambda admin: admin.describe_cluster())["brokers"])
+    except (KafkaError, OSError):  # "not yet": the caller retries until its deadline
+        return False
 
-    async def describe() -> bool:
+
+def _admin_request(
+    bootstrap: str, request: Callable[[AIOKafkaAdminClient], Awaitable[T]], timeout: float = 10.0
+) -> T:
+    """One admin request from synchronous code; raises KafkaError or OSError (timeouts too)."""
+
+    async def ask() -> T:
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
         try:
             await admin.start()
-            return bool((await admin.describe_cluster())["brokers"])
+            return await request(admin)
         finally:
             await admin.close()
 
     # A thread of its own, so that callers inside a running event loop (async fixtures) work.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        try:
-            return pool.submit(asyncio.run, asyncio.wait_for(describe(), 10.0)).result()
-        except (KafkaError, OSError):  # "not yet": the caller retries until its deadline
-            return False
+        return pool.submit(asyncio.run, asyncio.wait_for(ask(), timeout)).result()
 
 
 def _wait(done: Callable[[], bool], timeout: float, step: float = 0.2) -> bool:

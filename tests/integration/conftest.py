@@ -23,18 +23,21 @@ from streams.worker_process import Samples, WorkerError, WorkerProcess, free_por
 REPO = Path(__file__).resolve().parents[2]
 
 
+def shared_kafka_libs() -> Path:
+    """Kafka's jars, shared with the developer's local broker: resolved once per checkout."""
+    return LocalKafka(Settings(home=REPO / ".watchfloor")).ensure_jars()
+
+
 @pytest.fixture(scope="session")
 def bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     existing = os.environ.get("WATCHFLOOR_KAFKA_BOOTSTRAP")
     if existing:
         yield existing
         return
-    # Jars are shared with the developer's local broker so they resolve once per checkout;
-    # data and logs live in a throw-away home.
-    shared_libs = LocalKafka(Settings(home=REPO / ".watchfloor")).ensure_jars()
+    # Data and logs live in a throw-away home.
     home = tmp_path_factory.mktemp("kafka-home")
     (home / "kafka").mkdir()
-    (home / "kafka" / "libs").symlink_to(shared_libs)
+    (home / "kafka" / "libs").symlink_to(shared_kafka_libs())
     kafka = LocalKafka(
         Settings(home=home, kafka_port=free_port(), kafka_controller_port=free_port())
     )
