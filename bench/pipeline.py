@@ -30,6 +30,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from streams.kafka_local import KafkaSetupError, LocalKafka
+from streams.kafka_security import client_security
 from streams.settings import Settings
 from streams.sources.replay import producer_for
 from streams.sources.samplefeed import FeedSpec, generate
@@ -93,7 +94,7 @@ def bench_settings(bootstrap: str, run: str, batch_size: int | None) -> Settings
 async def delete_run_topics(settings: Settings, run: str) -> None:
     """The raw topic alone holds ~1 KB per item; a shared broker should not keep it.
     Faust's changelog topic is named after the app id, hence the match on the run id."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, **client_security(settings))
     await admin.start()
     try:
         ours = [t for t in await admin.list_topics() if run in t]
@@ -264,6 +265,7 @@ async def baseline(settings: Settings, items: int, timeout: float) -> float:
         group_id=None,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
+        **client_security(settings),
     )
     await consumer.start()
     try:

@@ -9,6 +9,7 @@ from typing import TextIO
 from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
+from streams.kafka_security import client_security
 from streams.models import Alert
 from streams.settings import Settings
 
@@ -49,6 +50,7 @@ async def follow_alerts(
         bootstrap_servers=settings.bootstrap,
         enable_auto_commit=False,
         auto_offset_reset="earliest" if from_beginning else "latest",
+        **client_security(settings),
     )
     await consumer.start()
     shown = 0

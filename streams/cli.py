@@ -7,6 +7,7 @@ import asyncio
 import logging.config
 import sys
 from collections.abc import Callable, Sequence
+from functools import wraps
 from pathlib import Path
 
 from streams.logs import logging_config
@@ -14,7 +15,32 @@ from streams.settings import Settings
 
 __all__ = ["main"]
 
+Command = Callable[[argparse.Namespace, Settings], int]
 
+
+def _talks_to_kafka(command: Command) -> Command:
+    """A broker that is down or refuses the login (wrong password, wrong protocol) ends the
+    command with one line and exit code 2, not a traceback."""
+
+    @wraps(command)
+    def run(args: argparse.Namespace, settings: Settings) -> int:
+        from aiokafka.errors import KafkaConnectionError  # only Kafka commands pay for it
+
+        try:
+            return command(args, settings)
+        except KafkaConnectionError:
+            # aiokafka has already logged each broker's answer (e.g. SaslAuthenticationFailed).
+            print(
+                f"watchfloor: no connection to Kafka at {settings.bootstrap} with "
+                f"{settings.kafka_security_protocol}; the reason is logged above",
+                file=sys.stderr,
+            )
+            return 2
+
+    return run
+
+
+@_talks_to_kafka
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     import faust
 
@@ -31,6 +57,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+@_talks_to_kafka
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
     from streams.sources.replay import replay
 
@@ -61,6 +88,7 @@ def _columns(text: str | None) -> dict[str, str]:
     return {field.strip(): column.strip() for field, column in pairs}
 
 
+@_talks_to_kafka
 def _alerts(args: argparse.Namespace, settings: Settings) -> int:
     from streams.alerts_follow import follow_alerts
 

@@ -3,6 +3,11 @@
 Docker is not assumed: the broker runs from Apache's own jars, resolved from Maven Central
 by ``deploy/kafka/pom.xml``, so a newcomer needs only Java 17+ and Maven. Everything the
 broker owns (jars, config, data, logs, pid file) lives under ``<home>/kafka``.
+
+By default clients connect in PLAINTEXT. With ``kafka_security_protocol=SASL_PLAINTEXT`` and
+a SCRAM mechanism the client listener asks for that SCRAM login instead, and the user is
+created when the storage is formatted; the KRaft controller listener stays PLAINTEXT on
+127.0.0.1 (SCRAM cannot authenticate to controllers, which hold the credentials).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import os
 import shutil
 import signal
@@ -28,6 +34,7 @@ from typing import TypeVar
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from streams.kafka_security import client_security, sasl_login
 from streams.settings import Settings
 
 __all__ = ["BrokerStatus", "KafkaSetupError", "LocalKafka", "run_kafka_command"]
@@ -54,6 +61,19 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 """
+# The client listener as SASL_PLAINTEXT; these keys replace or follow SERVER_PROPERTIES'.
+SASL_LISTENER = "SASL_PLAINTEXT"
+SASL_PROPERTIES = {
+    "listeners": "{listener}://127.0.0.1:{s.kafka_port},"
+    "CONTROLLER://127.0.0.1:{s.kafka_controller_port}",
+    "advertised.listeners": "{listener}://127.0.0.1:{s.kafka_port}",
+    "listener.security.protocol.map": "{listener}:{listener},CONTROLLER:PLAINTEXT",
+    # The default inter-broker listener is PLAINTEXT, which no longer exists.
+    "inter.broker.listener.name": "{listener}",
+    "sasl.enabled.mechanisms": "{s.kafka_sasl_mechanism}",
+    "sasl.mechanism.inter.broker.protocol": "{s.kafka_sasl_mechanism}",
+}
+SCRAM_ITERATIONS = 4096  # Kafka's default, and SCRAM-SHA-512's minimum
 LOG4J2_PROPERTIES = """\
 appender.file.type=File
 appender.file.name=FILE
@@ -150,14 +170,26 @@ class LocalKafka:
                         f"port {port} is already in use by another program; "
                         f"set WATCHFLOOR_{field.upper()} to a free port"
                     )
+            security = _local_security(self.settings)
             libs = self.ensure_jars()
             self._write_config()
+            formatted_for = self.root / "data.security"
             if not (self.data_dir / "meta.properties").is_file():
                 # A static quorum (controller.quorum.voters) needs no --standalone flag.
                 cluster_id = self._new_cluster_id()
                 fmt = ["format", "--cluster-id", cluster_id, "--config", str(self.config)]
+                fmt += _scram_user_args(self.settings)
                 failure = f"formatting Kafka storage in {self.data_dir} failed"
                 _run(self._java(libs, "kafka.tools.StorageTool", *fmt), failure)
+                formatted_for.write_text(security + "\n")
+            elif (was := _read(formatted_for) or "PLAINTEXT") != security:
+                # SCRAM users live in the data: a broker on data formatted for other
+                # settings would refuse every login and only time out.
+                raise KafkaSetupError(
+                    f"the local broker's data in {self.data_dir} was set up for {was}, "
+                    f"the settings ask for {security}; run `watchfloor kafka down` and "
+                    f"remove {self.data_dir} to start over with the new settings"
+                )
             pid = self._start(libs)
         self._wait_ready(pid, timeout)
         return self.status()
@@ -198,6 +230,9 @@ class LocalKafka:
 
     def _write_config(self) -> None:
         self.config.parent.mkdir(parents=True, exist_ok=True)
+        # Owner-only before anything is written: with SASL the file holds the password.
+        self.config.touch(mode=0o600)
+        self.config.chmod(0o600)
         self.config.write_text(self._server_properties())
         quiet = "".join(
             f"logger.n{i}.name={name}\nlogger.n{i}.level=WARN\n"
@@ -206,7 +241,7 @@ class LocalKafka:
         self.log4j_config.write_text(LOG4J2_PROPERTIES.format(log_file=self.log_file) + quiet)
 
     def _server_properties(self) -> str:
-        return SERVER_PROPERTIES.format(s=self.settings, data_dir=self.data_dir)
+        return _server_properties(self.settings, self.data_dir)
 
     def _new_cluster_id(self) -> str:
         """A broker of its own is its own cluster; nodes of a shared quorum override this."""
@@ -233,7 +268,7 @@ class LocalKafka:
             if not self._is_ours(pid):
                 self.pid_file.unlink(missing_ok=True)
                 raise KafkaSetupError(f"Kafka broker exited during start-up:\n{self._log_tail()}")
-            return _port_open(self.settings.kafka_port) and _answers(self.bootstrap)
+            return _port_open(self.settings.kafka_port) and _answers(self.bootstrap, self.settings)
 
         if not _wait(ready, timeout, step=0.5):
             self.down()  # a broker that cannot start in time is stopped, not left half-up
@@ -297,21 +332,29 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def _answers(bootstrap: str) -> bool:
-    """An open port is not yet a working broker: ask it for cluster metadata."""
+def _answers(bootstrap: str, settings: Settings | None = None) -> bool:
+    """An open port is not yet a working broker: ask it for cluster metadata (logged in as
+    ``settings`` say; PLAINTEXT without them)."""
     try:
-        return bool(_admin_request(bootstrap, lambda admin: admin.describe_cluster())["brokers"])
+        reply = _admin_request(bootstrap, lambda admin: admin.describe_cluster(), settings=settings)
+        return bool(reply["brokers"])
     except (KafkaError, OSError):  # "not yet": the caller retries until its deadline
         return False
 
 
 def _admin_request(
-    bootstrap: str, request: Callable[[AIOKafkaAdminClient], Awaitable[T]], timeout: float = 10.0
+    bootstrap: str,
+    request: Callable[[AIOKafkaAdminClient], Awaitable[T]],
+    timeout: float = 10.0,
+    settings: Settings | None = None,
 ) -> T:
     """One admin request from synchronous code; raises KafkaError or OSError (timeouts too)."""
+    security = client_security(settings) if settings is not None else {}
 
     async def ask() -> T:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=bootstrap, request_timeout_ms=5000, **security
+        )
         try:
             await admin.start()
             return await request(admin)
@@ -321,6 +364,92 @@ def _admin_request(
     # A thread of its own, so that callers inside a running event loop (async fixtures) work.
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, asyncio.wait_for(ask(), timeout)).result()
+
+
+def _local_security(settings: Settings) -> str:
+    """What the local broker's client listener asks for, e.g. ``SASL_PLAINTEXT
+    SCRAM-SHA-512 user alice``; a ``KafkaSetupError`` for what it cannot offer."""
+    protocol, mechanism = settings.kafka_security_protocol, settings.kafka_sasl_mechanism
+    if protocol == "PLAINTEXT":
+        return protocol
+    if protocol != SASL_LISTENER or not mechanism.startswith("SCRAM-"):
+        shown = protocol if protocol != SASL_LISTENER else f"{protocol} with {mechanism}"
+        raise KafkaSetupError(
+            f"the local broker offers PLAINTEXT or SASL_PLAINTEXT with SCRAM-SHA-256/512, not "
+            f"{shown}; point WATCHFLOOR_KAFKA_BOOTSTRAP at a cluster set up for it"
+        )
+    if "," in (settings.kafka_sasl_username or ""):
+        # kafka-storage's --add-scram splits its argument on commas.
+        raise KafkaSetupError("the local broker's SCRAM user name cannot contain a comma")
+    return f"{protocol} {mechanism} user {settings.kafka_sasl_username}"
+
+
+def _server_properties(settings: Settings, data_dir: Path) -> str:
+    """SERVER_PROPERTIES, with the client listener on SASL/SCRAM when the settings ask."""
+    text = SERVER_PROPERTIES.format(s=settings, data_dir=data_dir)
+    if settings.kafka_security_protocol != SASL_LISTENER:
+        return text
+    extra = {k: v.format(listener=SASL_LISTENER, s=settings) for k, v in SASL_PROPERTIES.items()}
+    # The broker's own login on its listener (inter-broker), in JAAS syntax.
+    user, password = sasl_login(settings)
+    jaas_key = f"listener.name.{SASL_LISTENER.lower()}.{settings.kafka_sasl_mechanism.lower()}"
+    extra[f"{jaas_key}.sasl.jaas.config"] = (
+        "org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="{_jaas_quoted(user)}" password="{_jaas_quoted(password)}";'
+    )
+    lines = []
+    for line in text.splitlines():
+        key = line.partition("=")[0]
+        lines.append(f"{key}={_property_value(extra.pop(key))}" if key in extra else line)
+    lines += [f"{key}={_property_value(value)}" for key, value in extra.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _scram_user_args(settings: Settings) -> list[str]:
+    """kafka-storage arguments creating the SCRAM user, or none.
+
+    The salted password is computed here (RFC 5802's Hi, as Kafka does), so the password
+    itself never appears on a command line, and may hold the commas --add-scram splits on.
+    """
+    if settings.kafka_security_protocol != SASL_LISTENER:
+        return []
+    mechanism = settings.kafka_sasl_mechanism
+    digest = mechanism.removeprefix("SCRAM-").replace("-", "").lower()  # sha256, sha512
+    salt = os.urandom(24)
+    user, password = sasl_login(settings)
+    salted = hashlib.pbkdf2_hmac(digest, password.encode(), salt, SCRAM_ITERATIONS)
+    b64 = base64.b64encode
+    scram = (
+        f"name={user},salt={b64(salt).decode()},"
+        f"saltedpassword={b64(salted).decode()},iterations={SCRAM_ITERATIONS}"
+    )
+    return ["--add-scram", f"{mechanism}=[{scram}]"]
+
+
+def _jaas_quoted(text: str) -> str:
+    """Inside a JAAS double-quoted value (Java's StreamTokenizer reads the escapes)."""
+    escapes = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"}
+    return "".join(escapes.get(ch, ch) for ch in text)
+
+
+def _property_value(text: str) -> str:
+    """A value as java.util.Properties reads it back: backslashes doubled, anything but
+    printable ASCII as \\uXXXX (the broker reads the file as ISO-8859-1)."""
+    out = []
+    for ch in text.replace("\\", "\\\\"):
+        if " " <= ch <= "~":
+            out.append(ch)
+        else:  # as UTF-16 code units, as Java strings hold them (surrogate pairs included)
+            units = ch.encode("utf-16-be")
+            out += [f"\\u{units[i : i + 2].hex()}" for i in range(0, len(units), 2)]
+    return "".join(out)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return None
 
 
 def _wait(done: Callable[[], bool], timeout: float, step: float = 0.2) -> bool:

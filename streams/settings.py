@@ -8,19 +8,28 @@ the two in step.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.sources.feeds import FeedSource
 
-__all__ = ["Settings"]
+__all__ = ["SASL_PROTOCOLS", "SSL_PROTOCOLS", "SecurityProtocol", "Settings"]
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SASL_PROTOCOLS = frozenset({"SASL_PLAINTEXT", "SASL_SSL"})
+SSL_PROTOCOLS = frozenset({"SSL", "SASL_SSL"})
 
 
 class Settings(BaseSettings):
     """All knobs of a Watchfloor process. Frozen: build a new one to change anything."""
 
-    model_config = SettingsConfigDict(env_prefix="WATCHFLOOR_", frozen=True, extra="ignore")
+    # Inputs stay out of error messages: they would print a password or token that fails
+    # validation (pydantic shows the raw input, and for whole-model checks all of it).
+    model_config = SettingsConfigDict(
+        env_prefix="WATCHFLOOR_", frozen=True, extra="ignore", hide_input_in_errors=True
+    )
 
     # --- Kafka -------------------------------------------------------------------------
     kafka_bootstrap: str | None = Field(
@@ -31,6 +40,44 @@ class Settings(BaseSettings):
     kafka_port: int = Field(default=19092, description="Port of the local broker.")
     kafka_controller_port: int = Field(
         default=19093, description="KRaft controller port of the local broker."
+    )
+    kafka_security_protocol: SecurityProtocol = Field(
+        default="PLAINTEXT",
+        description="How every Kafka client connects: PLAINTEXT, SSL, SASL_PLAINTEXT or "
+        "SASL_SSL. The local broker supports PLAINTEXT and SASL_PLAINTEXT with SCRAM.",
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] = Field(
+        default="SCRAM-SHA-512",
+        description="SASL mechanism of the SASL_* protocols. PLAIN sends the password as "
+        "it is: use it only with SASL_SSL.",
+    )
+    kafka_sasl_username: str | None = Field(
+        default=None, min_length=1, description="SASL user; required by the SASL_* protocols."
+    )
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None,
+        description="SASL password; required by the SASL_* protocols. Never logged.",
+    )
+    kafka_ssl_cafile: Path | None = Field(
+        default=None,
+        description="PEM file of the CAs that sign the brokers' certificates (SSL, "
+        "SASL_SSL). Unset: the system's CAs.",
+    )
+    kafka_ssl_certfile: Path | None = Field(
+        default=None,
+        description="PEM client certificate, for brokers that ask for one (mutual TLS).",
+    )
+    kafka_ssl_keyfile: Path | None = Field(
+        default=None,
+        description="PEM private key of the client certificate, if not in the certfile.",
+    )
+    kafka_ssl_key_password: SecretStr | None = Field(
+        default=None, description="Password of an encrypted client key. Never logged."
+    )
+    kafka_ssl_check_hostname: bool = Field(
+        default=True,
+        description="Check that a broker's certificate names the host connected to. Turn "
+        "off only for test clusters whose certificates name no reachable host.",
     )
     home: Path = Field(
         default=Path(".watchfloor"),
@@ -144,6 +191,53 @@ class Settings(BaseSettings):
         if isinstance(value, list):
             return [{"url": v} if isinstance(v, str) else v for v in value]
         return value
+
+    @field_validator("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile")
+    @classmethod
+    def _readable_file(cls, value: Path | None) -> Path | None:
+        # Fail at start-up naming the file, not at the first TLS handshake.
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} is not a file")
+        return value
+
+    @model_validator(mode="after")
+    def _security_consistent(self) -> Self:
+        # Errors name the variables, as the operator sets them. Credentials given for a
+        # protocol that would ignore them are refused: the operator believes the
+        # connection is authenticated or encrypted when it is not.
+        protocol = f"WATCHFLOOR_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol}"
+        sasl = self.kafka_security_protocol in SASL_PROTOCOLS
+        has_user = self.kafka_sasl_username is not None
+        has_password = self.kafka_sasl_password is not None
+        if sasl and not (has_user and has_password):
+            raise ValueError(
+                f"{protocol} needs WATCHFLOOR_KAFKA_SASL_USERNAME and "
+                "WATCHFLOOR_KAFKA_SASL_PASSWORD"
+            )
+        if not sasl and (has_user or has_password):
+            raise ValueError(
+                f"WATCHFLOOR_KAFKA_SASL_USERNAME/PASSWORD are set but {protocol} does not "
+                "use SASL; set it to SASL_PLAINTEXT or SASL_SSL"
+            )
+        tls_files = {
+            "WATCHFLOOR_KAFKA_SSL_CAFILE": self.kafka_ssl_cafile,
+            "WATCHFLOOR_KAFKA_SSL_CERTFILE": self.kafka_ssl_certfile,
+            "WATCHFLOOR_KAFKA_SSL_KEYFILE": self.kafka_ssl_keyfile,
+            "WATCHFLOOR_KAFKA_SSL_KEY_PASSWORD": self.kafka_ssl_key_password,
+        }
+        given = [name for name, value in tls_files.items() if value is not None]
+        if given and self.kafka_security_protocol not in SSL_PROTOCOLS:
+            raise ValueError(
+                f"{', '.join(given)} set but {protocol} does not use TLS; set it to SSL or SASL_SSL"
+            )
+        if self.kafka_ssl_certfile is None and (
+            self.kafka_ssl_keyfile is not None or self.kafka_ssl_key_password is not None
+        ):
+            raise ValueError(
+                "WATCHFLOOR_KAFKA_SSL_KEYFILE and WATCHFLOOR_KAFKA_SSL_KEY_PASSWORD belong to a "
+                "client certificate: set WATCHFLOOR_KAFKA_SSL_CERTFILE too"
+            )
+        return self
 
     @property
     def bootstrap(self) -> str:

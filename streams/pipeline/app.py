@@ -27,6 +27,7 @@ from pydantic import TypeAdapter, ValidationError
 from streams.codec import encode
 from streams.detect.engine import Detection, HitOutcome
 from streams.detect.processor import DetectProcessor, OpenKeys
+from streams.kafka_security import faust_credentials
 from streams.models import DeadLetter, SignalHit, SignalRecord, WatermarkTick
 from streams.pipeline.config import detect_config
 from streams.pipeline.feeds import add_feed_poller
@@ -63,6 +64,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{hp.strip()}" for hp in settings.bootstrap.split(",")],
+        broker_credentials=faust_credentials(settings),
         store="memory://",
         # Beside the local broker's files, not in whatever folder the worker started in.
         datadir=str(settings.home / f"{settings.app_id}-data"),

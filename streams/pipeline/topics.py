@@ -13,6 +13,7 @@ import logging
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from streams.kafka_security import client_security
 from streams.settings import Settings
 
 __all__ = ["ensure_topics", "pipeline_topics"]
@@ -34,7 +35,7 @@ def pipeline_topics(settings: Settings) -> list[str]:
 
 async def ensure_topics(settings: Settings) -> list[str]:
     """Create missing pipeline topics; return the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, **client_security(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())

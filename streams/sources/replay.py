@@ -13,6 +13,7 @@ from typing import TextIO
 from aiokafka import AIOKafkaProducer
 
 from streams.codec import encode
+from streams.kafka_security import client_security
 from streams.models import DeadLetter
 from streams.pipeline.topics import ensure_topics
 from streams.progress import Progress
@@ -42,6 +43,7 @@ def producer_for(settings: Settings) -> AIOKafkaProducer:
         enable_idempotence=True,
         linger_ms=5,
         max_batch_size=256 * 1024,
+        **client_security(settings),
     )
 
 

@@ -17,6 +17,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams.kafka_local import LocalKafka
+from streams.kafka_security import client_security
 from streams.settings import Settings
 from streams.worker_process import Samples, WorkerError, WorkerProcess, free_port, isolated_settings
 
@@ -106,6 +107,7 @@ def read_topic(
             bootstrap_servers=settings.bootstrap,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
+            **client_security(settings),
         )
         await consumer.start()
         try:
