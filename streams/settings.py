@@ -85,6 +85,13 @@ class Settings(BaseSettings):
         "Faust data (git-ignored).",
     )
 
+    kafka_probe_interval: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds between the worker's probes of the Kafka cluster "
+        "(watchfloor_kafka_reachable); also how long a probe may take.",
+    )
+
     # --- Topics ------------------------------------------------------------------------
     topic_raw: str = Field(default="osint.items.raw", description="Raw OSINT items in.")
     topic_signals: str = Field(default="osint.signals", description="Signal hits, keyed.")

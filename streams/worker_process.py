@@ -150,6 +150,13 @@ class WorkerProcess:
         text = self.log.read_text(errors="replace").splitlines()[-lines:]
         return "\n".join("  " + line for line in text)
 
+    def kill(self) -> None:
+        """``kill -9``: no shutdown, no commit, no leaving the group; what a crash does."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._out.close()
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()

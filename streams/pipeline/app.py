@@ -31,6 +31,7 @@ from streams.kafka_security import faust_credentials
 from streams.models import DeadLetter, SignalHit, SignalRecord, WatermarkTick
 from streams.pipeline.config import detect_config
 from streams.pipeline.feeds import add_feed_poller
+from streams.pipeline.health import add_kafka_probe
 from streams.pipeline.http_items import add_items_endpoint
 from streams.pipeline.metrics import Metrics
 from streams.settings import Settings
@@ -232,6 +233,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
 
     add_items_endpoint(app, settings, metrics, raw_topic, deadletter_topic)
     add_feed_poller(app, settings, metrics, topic, raw_topic)
+    add_kafka_probe(app, settings, metrics)
     return Watchfloor(app=app, settings=settings, metrics=metrics, matcher=matcher)
 
 

@@ -122,3 +122,13 @@ class Metrics:
             "Event-time watermark of detection (Unix time).",
             registry=registry,
         )
+        self.kafka_reachable = Gauge(
+            "watchfloor_kafka_reachable",
+            "1 while the worker's last probe of the Kafka cluster was answered, else 0.",
+            registry=registry,
+        )
+        self.kafka_outages = Counter(
+            "watchfloor_kafka_outages",
+            "Times the Kafka cluster stopped answering the worker's probe.",
+            registry=registry,
+        )

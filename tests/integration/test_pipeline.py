@@ -13,6 +13,7 @@ import jsonschema
 import orjson
 import pytest
 
+from streams.faults.feed import BAD_RECORDS
 from streams.offline import run_offline
 from streams.settings import Settings
 from streams.sources.files import FileRecord
@@ -23,15 +24,7 @@ from tests.integration.conftest import fresh_settings, read_topic
 pytestmark = pytest.mark.integration
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
-MALFORMED = [
-    b"this is not json",
-    b'{"id": "bad-utf8", "title": "\xff\xfe", "published_at": "2026-05-10T00:00:00Z"}',
-    b'{"id": "no-date", "title": "Missing published_at"}',
-    b'{"id": "typed", "title": "x", "published_at": "2026-05-10T00:00:00Z", "importance": "hi"}',
-    b"[1, 2, 3]",
-    # A clock or time-zone error: far ahead of when it reached Kafka.
-    b'{"id": "future", "title": "From the future", "published_at": "2099-01-01T00:00:00Z"}',
-]
+MALFORMED = BAD_RECORDS
 
 
 def feed_lines() -> list[bytes]:

@@ -1,0 +1,203 @@
+"""The fault scenarios: each runs real workers on a real broker and returns its report.
+
+Scenarios take a bootstrap (a broker the caller owns) or, when the fault is the broker
+itself, the resolved Kafka jars to start one of their own. They leave nothing running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from streams.faults.accounting import FaultReport, topic_position, wait_accounted
+from streams.faults.feed import fault_feed
+from streams.kafka_local import LocalKafka
+from streams.offline import OfflineRun, run_offline
+from streams.settings import Settings
+from streams.sources.files import FileRecord
+from streams.sources.replay import send_records
+from streams.worker_process import WorkerProcess, free_port, isolated_settings, total
+
+__all__ = ["broker_outage", "crash_restart", "rebalance"]
+
+RECEIVED = "watchfloor_records_received_total"
+
+
+@dataclass
+class Run:
+    """One scenario's feed, settings, expected outcome and the workers it started."""
+
+    name: str
+    settings: Settings
+    workdir: Path
+    lines: list[bytes] = field(default_factory=fault_feed)
+    workers: list[WorkerProcess] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.expected: OfflineRun = run_offline(self.lines, self.settings)
+        self.report = FaultReport(self.name, sent=len(self.lines))
+
+    def start_worker(self, timeout: float = 60.0) -> WorkerProcess:
+        log = self.workdir / f"{self.name}-worker-{len(self.workers)}.log"
+        # Each worker its own web port: that is where its /metrics are scraped.
+        own = self.settings.model_copy(update={"web_port": free_port()})
+        worker = WorkerProcess(own, log, cwd=self.workdir)
+        self.workers.append(worker)
+        worker.wait_for("its /metrics", lambda _: True, timeout)
+        return worker
+
+    def send(self, lines: list[bytes] | None = None, rate: float | None = None) -> None:
+        lines = self.lines if lines is None else lines
+        records = [FileRecord(None, line, f"line {n}") for n, line in enumerate(lines)]
+        sent = asyncio.run(send_records(self.settings, records, rate=rate))
+        if sent.sent != len(lines):
+            raise RuntimeError(f"{self.name}: sent {sent.sent} of {len(lines)} records")
+
+    @contextmanager
+    def sending(self, rate: float) -> Iterator[threading.Thread]:
+        """The feed sent at ``rate`` records/s in the background while the fault happens."""
+        thread = threading.Thread(target=self.send, kwargs={"rate": rate}, daemon=True)
+        thread.start()
+        yield thread
+        thread.join()
+
+    def committed(self) -> int:
+        return asyncio.run(topic_position(self.settings, self.settings.topic_raw)).committed
+
+    def wait(self, what: str, done: Callable[[], bool], timeout: float) -> float:
+        """Poll ``done`` until it holds; returns the seconds it took."""
+        began = time.monotonic()
+        while not done():
+            if time.monotonic() - began > timeout:
+                raise TimeoutError(f"{self.name}: timed out after {timeout:.0f}s waiting {what}")
+            time.sleep(0.1)
+        return time.monotonic() - began
+
+    def finish(self, timeout: float = 120.0) -> FaultReport:
+        report = asyncio.run(
+            wait_accounted(
+                self.settings, self.report, self.expected, {self.settings.topic_raw}, timeout
+            )
+        )
+        report.seconds = time.monotonic() - self.started
+        return report
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
+
+def _received(worker: WorkerProcess) -> float:
+    try:
+        return total(worker.samples(), RECEIVED)
+    except OSError:
+        return 0.0
+
+
+def crash_restart(
+    bootstrap: str, workdir: Path, *, kill_at: float = 0.78, **overrides: Any
+) -> FaultReport:
+    """Fault 1: ``kill -9`` of the only worker mid-stream, then a new one in its place.
+
+    The kill lands near the first surge: baselines, open windows and re-alert state are
+    all in flight, and must come back from the changelog for the alerts to match.
+    """
+    settings = isolated_settings(bootstrap, "crash", batch_within=0.1, **overrides)
+    run = Run("crash-restart", settings, workdir)
+    try:
+        first = run.start_worker()
+        run.send()
+        cut = int(len(run.lines) * kill_at)
+        run.wait("for the kill point", lambda: _received(first) >= cut, 120)
+        first.kill()
+        killed = time.monotonic()
+        second = run.start_worker()
+        run.wait("for the new worker to resume", lambda: _received(second) > 0, 120)
+        run.report.recovery_seconds = time.monotonic() - killed
+        run.report.notes.append(f"killed after {cut} of {len(run.lines)} records")
+        return run.finish()
+    finally:
+        run.stop()
+
+
+def broker_outage(libs: Path, workdir: Path, *, outage: float = 20.0) -> FaultReport:
+    """Fault 2: the broker stopped for ``outage`` seconds mid-stream, then started again.
+
+    The worker is not restarted: it must reconnect by itself. The broker is the project's
+    local one on free ports, so stopping it disturbs nobody else.
+    """
+    home = workdir / "outage-kafka"
+    (home / "kafka").mkdir(parents=True, exist_ok=True)
+    if not (home / "kafka" / "libs").exists():
+        (home / "kafka" / "libs").symlink_to(libs)
+    kafka = LocalKafka(
+        Settings(home=home, kafka_port=free_port(), kafka_controller_port=free_port())
+    )
+    kafka.up(timeout=120)
+    settings = isolated_settings(kafka.bootstrap, "outage", batch_within=0.1)
+    run = Run("broker-outage", settings, workdir)
+    try:
+        worker = run.start_worker()
+        run.send()
+        run.wait("for mid-stream", lambda: _received(worker) >= len(run.lines) * 0.3, 120)
+        kafka.down()
+        seen = _received(worker)
+        time.sleep(outage)
+        worker.check_alive()
+        samples = worker.samples()
+        down = total(samples, "watchfloor_kafka_reachable") == 0
+        restarted = time.monotonic()
+        kafka.up(timeout=120)
+        run.wait("for processing to resume", lambda: _received(worker) > seen, 180)
+        run.report.recovery_seconds = time.monotonic() - restarted
+        report = run.finish(timeout=180)
+        outages = total(worker.samples(), "watchfloor_kafka_outages_total")
+        report.notes.append(
+            f"broker down {outage:.0f}s; reachable gauge 0 during it: {down}; "
+            f"outages counted: {outages:.0f}"
+        )
+        if not down or outages < 1:
+            report.unexpected.append("the outage did not show in the metrics")
+        return report
+    finally:
+        run.stop()
+        kafka.down()
+
+
+def rebalance(
+    bootstrap: str, workdir: Path, *, partitions: int = 4, rate: float = 200.0
+) -> FaultReport:
+    """Fault 3: two workers, a third joins mid-stream, then one leaves; same alerts as one.
+
+    The feed is paced so that both rebalances happen while records are flowing.
+    """
+    settings = isolated_settings(bootstrap, "rebal", batch_within=0.1, partitions=partitions)
+    run = Run("rebalance", settings, workdir)
+    n = len(run.lines)
+    try:
+        run.start_worker()
+        run.start_worker()
+        with run.sending(rate):
+            run.wait("for a quarter of the feed", lambda: run.committed() >= n // 4, 120)
+            run.start_worker()
+            run.wait("for half of the feed", lambda: run.committed() >= n // 2, 120)
+            before = run.committed()
+            left = time.monotonic()
+            run.workers[0].stop()  # SIGTERM: it leaves the group and hands its partitions over
+            run.wait(
+                "for progress after it left",
+                lambda: run.committed() > before or before == n,
+                120,
+            )
+            run.report.recovery_seconds = time.monotonic() - left
+        run.report.notes.append(f"{partitions} partitions; workers 2 -> 3 -> 2")
+        return run.finish()
+    finally:
+        run.stop()
