@@ -113,6 +113,12 @@ class Settings(BaseSettings):
     app_id: str = Field(default="watchfloor", description="Consumer group and state prefix.")
     web_port: int = Field(default=6066, description="HTTP port of the worker (/metrics).")
     web_host: str = Field(default="127.0.0.1", description="Bind address of the worker.")
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
+        default="at_least_once",
+        description="at_least_once: a crash may repeat an alert (same alert_id), never lose "
+        "one. exactly_once: alerts and detection state are written in Kafka transactions "
+        "with the input offsets; read the alerts topic with isolation.level=read_committed.",
+    )
     batch_size: int = Field(default=500, ge=1, description="Max records per agent batch.")
     batch_within: float = Field(
         default=0.2, gt=0, description="Seconds an agent waits to fill a batch."

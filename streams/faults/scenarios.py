@@ -12,9 +12,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
+
+from streams.detect.engine import HitOutcome
 from streams.faults.accounting import FaultReport, topic_position, wait_accounted
 from streams.faults.feed import fault_feed
 from streams.kafka_local import LocalKafka
@@ -22,9 +26,10 @@ from streams.offline import OfflineRun, run_offline
 from streams.settings import Settings
 from streams.sources.files import FileRecord
 from streams.sources.replay import send_records
+from streams.sources.samplefeed import DEFAULT_SURGE, signal_reports
 from streams.worker_process import WorkerProcess, free_port, isolated_settings, total
 
-__all__ = ["broker_outage", "crash_restart", "rebalance"]
+__all__ = ["broker_outage", "clock_trouble", "crash_restart", "rebalance"]
 
 RECEIVED = "watchfloor_records_received_total"
 
@@ -199,5 +204,64 @@ def rebalance(
             run.report.recovery_seconds = time.monotonic() - left
         run.report.notes.append(f"{partitions} partitions; workers 2 -> 3 -> 2")
         return run.finish()
+    finally:
+        run.stop()
+
+
+def clock_records(lines: list[bytes]) -> list[bytes]:
+    """``lines`` with mis-dated records spread through: a week late, from 1970, from 2099.
+
+    The late ones are real reports of a signal, so they reach detection and must show as
+    late there; the future ones must be dead-lettered before they move any clock.
+    """
+    stale = signal_reports(
+        31, "belarus-men-crossing-eu", "Eastern Europe",
+        [DEFAULT_SURGE.start - timedelta(days=7, hours=h) for h in range(10)],
+    )  # fmt: skip
+    epoch = signal_reports(
+        32, "union-state-joint-units", "Baltics", [datetime(1970, 1, 2, tzinfo=UTC)]
+    )
+    ahead = [
+        {**report, "id": f"ahead-{n}", "published_at": when}
+        for n, (report, when) in enumerate(
+            zip(
+                signal_reports(
+                    33, "belarus-service-law-change", "Baltics", [DEFAULT_SURGE.start] * 2
+                ),
+                ["2099-01-01T00:00:00Z", (datetime.now(UTC) + timedelta(days=3)).isoformat()],
+                strict=True,
+            )
+        )
+    ]
+    out = list(lines)
+    # After the surge's first alert has been decided: the stale reports are a week late.
+    at = int(len(out) * 0.8)
+    for n, record in enumerate([*stale, *epoch, *ahead]):
+        out.insert(at + 7 * n, orjson.dumps(record))
+    return out
+
+
+def clock_trouble(bootstrap: str, workdir: Path) -> FaultReport:
+    """Fault 6: reports from long ago and from the future, among the normal feed.
+
+    The rule (docs/detection.md): future beyond ``WATCHFLOOR_MAX_EVENT_AHEAD`` is
+    dead-lettered as ``future_timestamp``; the past is accepted and, once its windows have
+    closed, counted as late. The report must account for every one, as the offline run does.
+    """
+    settings = isolated_settings(bootstrap, "clock", batch_within=0.1)
+    run = Run("clock-trouble", settings, workdir, lines=clock_records(fault_feed()))
+    try:
+        worker = run.start_worker()
+        run.send()
+        report = run.finish()
+        late = total(worker.samples(), "watchfloor_late_events_total")
+        want = run.expected.outcomes[HitOutcome.LATE]
+        future = run.expected.deadlettered["future_timestamp"]
+        report.notes.append(
+            f"late reports counted {late:.0f} of {want}; future dead-lettered {future}"
+        )
+        if late != want or want == 0 or future < 3:
+            report.unexpected.append(f"late {late:.0f} != {want} or future {future} < 3")
+        return report
     finally:
         run.stop()

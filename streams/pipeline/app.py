@@ -21,6 +21,8 @@ from typing import Any, cast
 import faust
 from aiokafka.partitioner import murmur2
 from faust.sensors.prometheus import setup_prometheus_sensors
+from faust.types import FutureMessage
+from faust.types.transports import ProducerT
 from prometheus_client import CollectorRegistry
 from pydantic import TypeAdapter, ValidationError
 
@@ -77,6 +79,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         web_bind=settings.web_host,
         web_host=settings.web_host,
         consumer_auto_offset_reset="earliest",
+        processing_guarantee=settings.processing_guarantee,
         producer_acks=-1,
         broker_commit_interval=1.0,
         # A worker that dies without leaving the group holds its partitions until its
@@ -92,31 +95,46 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
 
     def topic(name: str) -> faust.TopicT:
         # Created beforehand by `ensure_topics`; records are bytes we encode ourselves.
-        return app.topic(
-            name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+        return _Untransacted(
+            app,
+            topics=[name],
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
         )
 
     raw_topic = topic(settings.topic_raw)
     signals_topic = topic(settings.topic_signals)
-    alerts_topic = topic(settings.topic_alerts)
     deadletter_topic = topic(settings.topic_deadletter)
     open_keys = OpenKeys(lambda key: _default_partition(key, settings.partitions))
-    # Faust's stubs type tables as plain collections; this one is a mapping of raw bytes.
-    state: MutableMapping[bytes, bytes] = app.tables.add(  # type: ignore[assignment]
-        _KeyedTable(
-            app,
-            open_keys,
-            name="detect-state",
-            # key_type/value_type, not only the schema: Faust picks the changelog's
-            # serializers from them and falls back to JSON, which recovery then can't read.
-            key_type=bytes,
-            value_type=bytes,
-            schema=faust.Schema(
-                key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-            ),
-            partitions=settings.partitions,
-        )
+    table = _KeyedTable(
+        app,
+        open_keys,
+        name="detect-state",
+        # key_type/value_type, not only the schema: Faust picks the changelog's
+        # serializers from them and falls back to JSON, which recovery then can't read.
+        key_type=bytes,
+        value_type=bytes,
+        schema=faust.Schema(
+            key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+        ),
+        partitions=settings.partitions,
     )
+    app.tables.add(table)
+    # Faust's stubs type tables as plain collections; this one is a mapping of raw bytes.
+    state = cast(MutableMapping[bytes, bytes], table)
+    exactly_once = settings.processing_guarantee == "exactly_once"
+    # Held while a detect batch writes its alerts and state, and by every transaction
+    # commit: a transaction then never ends between an alert and the state recording it.
+    batch_output = asyncio.Lock()
+
+    def transactional_id(partition: int) -> str | None:
+        """The transaction Faust commits ``partition``'s signals offsets in (its format)."""
+        if not exactly_once:
+            return None
+        group = app.assignor.group_for_topic(settings.topic_signals)
+        return f"{app.conf.id}-{group}-{partition}"
 
     async def dead_letter(event: faust.EventT, rejection: Rejection) -> Any:
         msg = event.message
@@ -193,22 +211,36 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                 sends.append(await dead_letter(event, rejection))
                 continue
             records.append((event.message.partition, record))
-        result = processor.process(records, datetime.now(UTC))
+        async with batch_output:
+            result = processor.process(records, datetime.now(UTC))
+            for alert in result.alerts:
+                log.info(
+                    "alert",
+                    extra={"alert_id": alert.alert_id, "key": alert.key, "count": alert.count},
+                )
+                # The key's partition, in the transaction of its signals partition.
+                partition = open_keys.partition_of(alert.key.encode())
+                sent = await app.producer.send(
+                    settings.topic_alerts,
+                    alert.key.encode(),
+                    encode(alert),
+                    partition,
+                    None,
+                    None,
+                    transactional_id=transactional_id(partition),
+                )
+                sends.append(sent)
+            # Alerts first, state second: at least once, a crash in between repeats an
+            # alert, never loses one; exactly once, both are in one transaction.
+            await asyncio.gather(*sends)
+            processor.commit(result)
+            await asyncio.gather(*table.take_sent())
         now = time.time()
         for hit, outcome in result.outcomes:
             _count(metrics, hit, outcome, now)
         metrics.alerts_suppressed.inc(result.suppressed)
         for alert in result.alerts:
             metrics.alerts_emitted.labels(alert.signal_id, alert.severity).inc()
-            log.info(
-                "alert", extra={"alert_id": alert.alert_id, "key": alert.key, "count": alert.count}
-            )
-            sends.append(
-                await alerts_topic.send(key=alert.key.encode(), value=encode(alert), force=True)
-            )
-        # Alerts first, state second: a crash in between repeats an alert, never loses one.
-        await asyncio.gather(*sends)
-        processor.commit(result)
         metrics.active_keys.set(len(state))
         if processor.watermarks:
             metrics.watermark.set(max(processor.watermarks.values()))
@@ -222,6 +254,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
 
     @app.agent(signals_topic, name="detect")
     async def detect(stream: faust.StreamT[bytes]) -> None:
+        if exactly_once:
+            _commit_between_batches(app.producer, batch_output)
         async for events in _batches(stream, settings):
             async with _crash_worker_on_error(app, "detect"):
                 await detect_batch(list(events))
@@ -257,6 +291,43 @@ async def _crash_worker_on_error(app: faust.App, agent: str) -> AsyncIterator[No
         raise
 
 
+class _Untransacted(faust.Topic):
+    """A topic whose sends never join a Kafka transaction.
+
+    With ``exactly_once`` Faust routes every send into the transaction of the partition it
+    is sent to, which exists only on the worker that owns that partition: an ingest or
+    HTTP send to a partition another worker owns would fail, and its output would wait in
+    a transaction that only that worker's commits end. Ingest's output (hits, ticks, dead
+    letters, raw items from HTTP and feeds) is idempotent downstream, since detection
+    counts each item id once, so it is sent outside transactions, acknowledged before
+    its input offsets commit: at least once. Alerts and detection state are what the
+    transactions cover.
+    """
+
+    async def _get_producer(self) -> ProducerT:
+        producer = self.app.producer
+        await producer.maybe_start()
+        return producer
+
+
+def _commit_between_batches(producer: ProducerT, lock: asyncio.Lock) -> None:
+    """Make Faust's transaction commits wait for the detect batch being written.
+
+    Faust commits on a timer, whenever it fires; a commit between an alert and the state
+    that records it would make one durable without the other.
+    """
+    if getattr(producer, "_watchfloor_locked", False):
+        return
+    commit = producer.commit_transactions
+
+    async def commit_transactions(*args: Any, **kwargs: Any) -> None:
+        async with lock:
+            await commit(*args, **kwargs)
+
+    producer.commit_transactions = commit_transactions  # type: ignore[method-assign]
+    producer._watchfloor_locked = True  # type: ignore[attr-defined]
+
+
 class _KeyedTable(faust.Table):
     """A table whose entries go to the changelog partition of their key, not of the event.
 
@@ -268,9 +339,21 @@ class _KeyedTable(faust.Table):
     def __init__(self, app: faust.App, keys: OpenKeys, **kwargs: Any) -> None:
         super().__init__(app, **kwargs)
         self._keys = keys
+        self._sent: list[FutureMessage] = []
 
     def partition_for_key(self, key: Any) -> int:
         return self._keys.partition_of(key)
+
+    def send_changelog(self, *args: Any, **kwargs: Any) -> FutureMessage:
+        # Kept so the batch can wait for its state to be sent (into its transaction, with
+        # exactly_once) before its offsets may commit.
+        fut = super().send_changelog(*args, **kwargs)
+        self._sent.append(fut)
+        return fut
+
+    def take_sent(self) -> list[FutureMessage]:
+        sent, self._sent = self._sent, []
+        return sent
 
 
 def _count(metrics: Metrics, hit: SignalHit, outcome: HitOutcome, now: float) -> None:

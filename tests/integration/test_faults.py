@@ -41,6 +41,15 @@ def test_kill_9_mid_stream_then_restart_gives_the_alerts_of_a_clean_run(
     assert report.duplicate_alerts <= 1, report
 
 
+def test_kill_9_with_exactly_once_gives_every_alert_exactly_once(
+    bootstrap: str, tmp_path: Path
+) -> None:
+    report = scenarios.crash_restart(bootstrap, tmp_path, processing_guarantee="exactly_once")
+    assert_whole(report)
+    # Read with read_committed: the crashed worker's open transaction was aborted.
+    assert report.duplicate_alerts == 0, report
+
+
 def test_broker_outage_mid_stream_is_ridden_out_without_a_restart(tmp_path: Path) -> None:
     report = scenarios.broker_outage(shared_kafka_libs(), tmp_path)
     assert_whole(report)
@@ -50,4 +59,11 @@ def test_workers_joining_and_leaving_mid_stream_give_the_alerts_of_one(
     bootstrap: str, tmp_path: Path
 ) -> None:
     report = scenarios.rebalance(bootstrap, tmp_path)
+    assert_whole(report)
+
+
+def test_reports_from_long_ago_and_from_the_future_follow_the_clock_rule(
+    bootstrap: str, tmp_path: Path
+) -> None:
+    report = scenarios.clock_trouble(bootstrap, tmp_path)
     assert_whole(report)
