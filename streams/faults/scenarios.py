@@ -177,13 +177,20 @@ def broker_outage(libs: Path, workdir: Path, *, outage: float = 20.0) -> FaultRe
 
 
 def rebalance(
-    bootstrap: str, workdir: Path, *, partitions: int = 4, rate: float = 200.0
+    bootstrap: str,
+    workdir: Path,
+    *,
+    partitions: int = 4,
+    rate: float = 200.0,
+    **overrides: Any,
 ) -> FaultReport:
     """Fault 3: two workers, a third joins mid-stream, then one leaves; same alerts as one.
 
     The feed is paced so that both rebalances happen while records are flowing.
     """
-    settings = isolated_settings(bootstrap, "rebal", batch_within=0.1, partitions=partitions)
+    settings = isolated_settings(
+        bootstrap, "rebal", batch_within=0.1, partitions=partitions, **overrides
+    )
     run = Run("rebalance", settings, workdir)
     n = len(run.lines)
     try:

@@ -92,6 +92,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         stream_wait_empty=False,
     )
     setup_prometheus_sensors(app, registry=registry, name_prefix="faust")
+    _idempotent_producers(app.producer)
 
     def topic(name: str) -> faust.TopicT:
         # Created beforehand by `ensure_topics`; records are bytes we encode ourselves.
@@ -308,6 +309,14 @@ class _Untransacted(faust.Topic):
         producer = self.app.producer
         await producer.maybe_start()
         return producer
+
+
+def _idempotent_producers(producer: ProducerT) -> None:
+    """acks=all and idempotence on every producer the worker starts, not only with
+    exactly_once: a retried send is then written once, so a broker fail-over repeats no
+    hit, dead letter or alert. Faust has no setting for it; its producer asks this hook
+    for extra client settings when it makes each aiokafka producer."""
+    producer._settings_extra = lambda: {"acks": "all", "enable_idempotence": True}  # type: ignore[attr-defined]
 
 
 def _commit_between_batches(producer: ProducerT, lock: asyncio.Lock) -> None:

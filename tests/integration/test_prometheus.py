@@ -40,6 +40,7 @@ DASHBOARD = REPO / "deploy" / "grafana" / "dashboards" / "watchfloor.json"
 
 ALERTS = {
     "WatchfloorWorkerDown",
+    "WatchfloorKafkaUnreachable",
     "WatchfloorDeadLetterRateHigh",
     "WatchfloorAccountingGap",
     "WatchfloorProcessingLatencyHigh",
@@ -95,7 +96,11 @@ def test_promtool_rule_unit_tests_pass() -> None:
         for case in test.get("alert_rule_test", [])
         if case.get("exp_alerts")
     }
-    assert {"WatchfloorAccountingGap", "WatchfloorDeadLetterRateHigh"} <= firing
+    assert {
+        "WatchfloorAccountingGap",
+        "WatchfloorDeadLetterRateHigh",
+        "WatchfloorKafkaUnreachable",
+    } <= firing
     out = _promtool("test", "rules", str(RULE_TESTS))
     assert "SUCCESS" in out and "FAILED" not in out, out
 
