@@ -145,11 +145,22 @@ class LocalCluster:
 
     def partition(self, topic: str, partition: int) -> PartitionState:
         """Leader, replicas and in-sync replicas of one partition, from cluster metadata."""
-        topics = _admin_request(self.bootstrap, lambda admin: admin.describe_topics([topic]))
-        for info in _only(topics, "topic", topic)["partitions"]:
-            if info["partition"] == partition:
-                return PartitionState(info["leader"], tuple(info["replicas"]), tuple(info["isr"]))
-        raise KeyError(f"{topic} has no partition {partition}")
+        try:
+            return self.partitions([topic])[(topic, partition)]
+        except KeyError:
+            raise KeyError(f"{topic} has no partition {partition}") from None
+
+    def partitions(self, topics: Iterable[str]) -> dict[tuple[str, int], PartitionState]:
+        """Every partition of ``topics``, by (topic, partition), in one metadata request."""
+        names = list(topics)
+        described = _admin_request(self.bootstrap, lambda admin: admin.describe_topics(names))
+        return {
+            (name, info["partition"]): PartitionState(
+                info["leader"], tuple(info["replicas"]), tuple(info["isr"])
+            )
+            for name in names
+            for info in _only(described, "topic", name)["partitions"]
+        }
 
     def _registered(self) -> set[int]:
         try:
