@@ -34,7 +34,14 @@ from streams.kafka_security import client_security
 from streams.settings import Settings
 from streams.sources.replay import producer_for
 from streams.sources.samplefeed import FeedSpec, generate
-from streams.worker_process import Samples, WorkerError, WorkerProcess, isolated_settings, total
+from streams.worker_process import (
+    Samples,
+    WorkerError,
+    WorkerProcess,
+    isolated_settings,
+    rebalanced,
+    total,
+)
 
 POLL_SECONDS = 0.1
 LATENCY = "watchfloor_processing_latency_seconds"
@@ -109,16 +116,6 @@ class BenchError(Exception):
 
 
 # --- metrics --------------------------------------------------------------------------------
-
-
-def rebalanced(samples: Samples) -> bool:
-    """Partitions assigned and recovered: records sent now are consumed at once, so the
-    timed run does not include the worker's start-up."""
-    return (
-        total(samples, "faust_rebalance_done_latency_count") >= 1
-        and total(samples, "faust_total_rebalances") <= 0
-        and total(samples, "faust_total_rebalances_recovering") <= 0
-    )
 
 
 @dataclass(frozen=True)

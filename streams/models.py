@@ -56,6 +56,17 @@ class RawItem(BaseModel):
             raise ValueError("control characters are not allowed (tab and line breaks are)")
         return value
 
+    @field_validator("published_at")
+    @classmethod
+    def _a_date_in_utc(cls, value: datetime) -> datetime:
+        # Event time is kept in UTC; year 1 at +01:00 is year 0 there, which no datetime
+        # holds, and converting it raised inside the worker for every retry of the batch.
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("outside the years 1 to 9999 once converted to UTC") from None
+        return value
+
 
 class SignalHit(BaseModel):
     """A raw item matched a watched signal. Keyed on ``osint.signals`` by ``key``."""

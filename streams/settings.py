@@ -176,7 +176,8 @@ class Settings(BaseSettings):
     dedup_horizon: float = Field(
         default=7 * 86400.0,
         ge=0,
-        description="Seconds within which a second delivery of one item id counts once.",
+        description="Seconds within which a second delivery of one item id counts once "
+        "(of a key's latest 500 ids).",
     )
     near_duplicate_horizon: float = Field(
         default=86400.0,

@@ -18,7 +18,8 @@ from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
-from urllib.request import urlopen
+from urllib.error import HTTPError
+from urllib.request import Request, urlopen
 
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
@@ -30,6 +31,8 @@ __all__ = [
     "WorkerError",
     "WorkerProcess",
     "free_port",
+    "post_items",
+    "rebalanced",
     "scrape",
     "settings_env",
     "total",
@@ -97,6 +100,36 @@ def scrape(port: int, host: str = "127.0.0.1") -> Samples:
 def total(samples: Samples, name: str) -> float:
     """Sum over all label sets, e.g. every signal of ``watchfloor_signal_hits_total``."""
     return sum(value for n, _, value in samples if n == name)
+
+
+def rebalanced(samples: Samples) -> bool:
+    """Partitions assigned and recovered: records sent now are consumed at once, so a
+    timed run does not include the worker's start-up."""
+    return (
+        total(samples, "faust_rebalance_done_latency_count") >= 1
+        and total(samples, "faust_total_rebalances") <= 0
+        and total(samples, "faust_total_rebalances_recovering") <= 0
+    )
+
+
+def post_items(
+    port: int,
+    body: bytes,
+    *,
+    token: str | None = None,
+    content_type: str = "application/json",
+    host: str = "127.0.0.1",
+) -> tuple[int, dict[str, Any]]:
+    """``POST /v1/items`` to a worker: the status and the JSON answer, errors included."""
+    request = Request(f"http://{host}:{port}/v1/items", data=body, method="POST")
+    request.add_header("Content-Type", content_type)
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urlopen(request, timeout=30) as resp:
+            return resp.status, json.loads(resp.read())
+    except HTTPError as err:
+        return err.code, json.loads(err.read())
 
 
 class WorkerProcess:

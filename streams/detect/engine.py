@@ -31,6 +31,12 @@ __all__ = ["Advanced", "DetectConfig", "Detection", "HitOutcome", "alert_id"]
 # at most about 600 bytes, so 500 of them keep a key's entry well under Kafka's 1 MB.
 STORY_CAP = 500
 OUTLET_CAP = 32
+# Item ids remembered per key for dedup, the latest delivered. An id may be 512 characters:
+# uncapped, a few thousand distinct ids flooding one key made its entry larger than Kafka
+# takes, and the failed changelog write crashed the worker on every retry. 500 of them are
+# at most about 270 kB; a redelivery of an id forgotten this way is still caught as a copy
+# while its report is among the stories.
+SEEN_CAP = 500
 
 
 class HitOutcome(enum.Enum):
@@ -93,7 +99,7 @@ class Detection:
         if hit.item_id in state.seen:
             return HitOutcome.DUPLICATE
         if self._is_copy(state, hit, ts):
-            state.seen[hit.item_id] = ts
+            _remember(state, hit.item_id, ts)
             return HitOutcome.SYNDICATED
         spec = self.config.window
         watermark = max(watermark, state.watermark)
@@ -119,7 +125,7 @@ class Detection:
             state.windows.setdefault(s, WindowAgg()).add(
                 hit.publisher, hit.importance, evidence, limit
             )
-        state.seen[hit.item_id] = ts
+        _remember(state, hit.item_id, ts)
         state.last_event = max(state.last_event, ts)
         if hit.fingerprint is not None and self.config.near_duplicate_horizon > 0:
             outlet = _outlet(hit.publisher)
@@ -256,6 +262,14 @@ class Detection:
             generated_at=now,
             watchlist_version=watchlist_version,
         )
+
+
+def _remember(state: KeyState, item_id: str, ts: float) -> None:
+    """Note a new item id; past the cap the one delivered first is forgotten (dicts keep
+    insertion order, and so does the entry's JSON)."""
+    state.seen[item_id] = ts
+    if len(state.seen) > SEEN_CAP:
+        del state.seen[next(iter(state.seen))]
 
 
 def _outlet(publisher: str | None) -> str:

@@ -1,7 +1,7 @@
 """The compact per-key detection state kept in one changelog-backed table entry.
 
 Only sums and capped lists live here (counts, distinct publishers, a few evidence items
-per open window, the detector's floats, the item ids inside the dedup horizon), so an
+per open window, the detector's floats, the latest item ids inside the dedup horizon), so an
 entry stays small however busy the key, and a restart restores it from the changelog.
 """
 
@@ -56,7 +56,7 @@ class KeyState:
     closed_through: float | None = None
     """Start of the newest closed window; events for it or older windows are late."""
     seen: dict[str, float] = field(default_factory=dict)
-    """Item id → event time, for ids inside the dedup horizon."""
+    """Item id → event time, for ids inside the dedup horizon: the latest 500 delivered."""
     stories: list[list[Any]] = field(default_factory=list)
     """Reports counted within the near-duplicate horizon, oldest first:
     ``[fingerprint, event time, first item id, outlets seen]``."""

@@ -110,6 +110,8 @@ class FaultReport:
     seconds: float = 0.0
     """From the first record sent to the last alert out."""
     notes: list[str] = field(default_factory=list)
+    figures: dict[str, float] = field(default_factory=dict)
+    """Measurements a scenario makes besides the accounting (memory, rates), by name."""
 
     @property
     def processed(self) -> int:

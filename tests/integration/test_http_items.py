@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
-import urllib.error
-import urllib.request
 
 import orjson
 import pytest
 from pydantic import SecretStr
 
 from streams.settings import Settings
+from streams.worker_process import post_items
 from tests.integration.conftest import read_topic
 
 pytestmark = pytest.mark.integration
@@ -24,17 +23,7 @@ ITEM = {"id": "h1", "title": "Report from the border", "published_at": "2026-06-
 def post(
     settings: Settings, body: bytes, ctype: str = "application/json", token: str | None = TOKEN
 ) -> tuple[int, dict[str, object]]:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{settings.web_port}/v1/items", data=body, method="POST"
-    )
-    request.add_header("Content-Type", ctype)
-    if token is not None:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
+    return post_items(settings.web_port, body, token=token, content_type=ctype)
 
 
 def test_items_posted_over_http_are_accepted_or_dead_lettered(

@@ -128,6 +128,18 @@ HOSTILE = [
         "after the record was received",
     ),
     (
+        "year 1 east of UTC: year 0 in UTC",
+        b'{"id":"x","title":"t","published_at":"0001-01-01T00:00:00+01:00"}',
+        "validation_failed",
+        "published_at: Value error, outside the years 1 to 9999 once converted to UTC",
+    ),
+    (
+        "year 9999 west of UTC: year 10000 in UTC",
+        b'{"id":"x","title":"t","published_at":"9999-12-31T23:59:59-12:00"}',
+        "validation_failed",
+        "published_at: Value error, outside the years 1 to 9999 once converted to UTC",
+    ),
+    (
         "megabyte body",
         b'{"id":"x","title":"t","published_at":"2026-06-01T00:00:00Z","body":"'
         + b"b" * 1_000_000

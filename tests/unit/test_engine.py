@@ -290,6 +290,24 @@ def test_copies_are_counted_even_when_the_report_is_not_among_the_kept_evidence(
     assert state.windows[T0].copies == 1 and [e["id"] for e in state.windows[T0].evidence] == ["r0"]
 
 
+def test_a_flood_of_distinct_long_ids_on_one_key_keeps_its_entry_small() -> None:
+    from streams.detect.engine import SEEN_CAP
+
+    d = engine()
+    first = hit("story", T0 + 60).model_copy(update={"fingerprint": FP_A})
+    state = d.new_state(first)
+    # Copies of one report under 3,000 ids of the longest length the contract allows.
+    ids = [f"{n:06d}".ljust(512, "x") for n in range(3_000)]
+    flood = [copy(first, item, "p1", T0 + 120) for item in ids]
+    outcomes, _ = feed(d, state, [first, *flood])
+    assert outcomes == [HitOutcome.COUNTED] + [HitOutcome.SYNDICATED] * len(ids)
+    assert list(state.seen) == ids[-SEEN_CAP:]  # the latest delivered are remembered
+    assert len(state.dumps()) < 300_000  # a Kafka record holds 1 MB
+    again = feed(d, state, [copy(first, ids[-1], "p1", T0 + 130)])[0]
+    forgotten = feed(d, state, [copy(first, ids[0], "p1", T0 + 130)])[0]
+    assert (again, forgotten) == ([HitOutcome.DUPLICATE], [HitOutcome.SYNDICATED])
+
+
 def test_a_gap_longer_than_a_key_lives_idle_restarts_it_instead_of_stepping_through() -> None:
     from streams.detect.detectors import Seasonal
 
