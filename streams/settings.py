@@ -119,6 +119,12 @@ class Settings(BaseSettings):
         "one. exactly_once: alerts and detection state are written in Kafka transactions "
         "with the input offsets; read the alerts topic with isolation.level=read_committed.",
     )
+    commit_stall_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a partition's offset commits may wait on one missing record "
+        "before the worker re-reads the partition from its committed offset.",
+    )
     batch_size: int = Field(default=500, ge=1, description="Max records per agent batch.")
     batch_within: float = Field(
         default=0.2, gt=0, description="Seconds an agent waits to fill a batch."

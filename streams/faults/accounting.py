@@ -16,11 +16,19 @@ from streams.kafka_security import client_security
 from streams.offline import OfflineRun
 from streams.settings import Settings
 
-__all__ = ["FaultReport", "Topics", "account", "read_values"]
+__all__ = ["FaultReport", "Topics", "account", "read_records", "read_values"]
 
 
 async def read_values(settings: Settings, topic: str, timeout: float = 15.0) -> list[bytes]:
-    """Every committed record of ``topic`` from the beginning (transactions honoured)."""
+    """The values of ``read_records``."""
+    return [value for _, value in await read_records(settings, topic, timeout)]
+
+
+async def read_records(
+    settings: Settings, topic: str, timeout: float = 15.0
+) -> list[tuple[bytes | None, bytes]]:
+    """Every committed record of ``topic`` from the beginning, as (key, value); records of
+    aborted transactions are left out, as any read_committed consumer leaves them."""
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=settings.bootstrap,
@@ -33,12 +41,12 @@ async def read_values(settings: Settings, topic: str, timeout: float = 15.0) -> 
     )
     await consumer.start()
     try:
-        out: list[bytes] = []
+        out: list[tuple[bytes | None, bytes]] = []
         deadline = time.monotonic() + timeout
         ends: dict[TopicPartition, int] = {}
         while time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=300)
-            out += [r.value or b"" for rs in batch.values() for r in rs]
+            out += [(r.key, r.value or b"") for rs in batch.values() for r in rs]
             tps = consumer.assignment()
             if tps and not ends:
                 ends = await consumer.end_offsets(list(tps))

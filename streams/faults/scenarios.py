@@ -32,6 +32,7 @@ from streams.worker_process import WorkerProcess, free_port, isolated_settings, 
 __all__ = ["broker_outage", "clock_trouble", "crash_restart", "rebalance"]
 
 RECEIVED = "watchfloor_records_received_total"
+ALERTS = "watchfloor_alerts_emitted_total"
 
 
 @dataclass
@@ -107,26 +108,40 @@ def _received(worker: WorkerProcess) -> float:
 
 
 def crash_restart(
-    bootstrap: str, workdir: Path, *, kill_at: float = 0.78, **overrides: Any
+    bootstrap: str,
+    workdir: Path,
+    *,
+    kill_after_alerts: int = 1,
+    rate: float = 1000.0,
+    **overrides: Any,
 ) -> FaultReport:
     """Fault 1: ``kill -9`` of the only worker mid-stream, then a new one in its place.
 
-    The kill lands near the first surge: baselines, open windows and re-alert state are
-    all in flight, and must come back from the changelog for the alerts to match.
+    The kill comes right after the worker's first alert, while the feed still flows (it
+    is paced at ``rate`` records/s): that key's re-alert state, the other keys'
+    baselines and open windows are all in flight, and must come back from the changelog
+    for the next alerts to match, with the first one not repeated.
     """
     settings = isolated_settings(bootstrap, "crash", batch_within=0.1, **overrides)
     run = Run("crash-restart", settings, workdir)
     try:
         first = run.start_worker()
-        run.send()
-        cut = int(len(run.lines) * kill_at)
-        run.wait("for the kill point", lambda: _received(first) >= cut, 120)
-        first.kill()
-        killed = time.monotonic()
-        second = run.start_worker()
-        run.wait("for the new worker to resume", lambda: _received(second) > 0, 120)
-        run.report.recovery_seconds = time.monotonic() - killed
-        run.report.notes.append(f"killed after {cut} of {len(run.lines)} records")
+        with run.sending(rate):
+            run.wait(
+                "for the kill point",
+                lambda: total(first.samples(), ALERTS) >= kill_after_alerts,
+                120,
+            )
+            first.kill()
+            killed = time.monotonic()
+            committed = run.committed()
+            second = run.start_worker()
+            run.wait("for the new worker to resume", lambda: _received(second) > 0, 120)
+            run.report.recovery_seconds = time.monotonic() - killed
+        run.report.notes.append(
+            f"killed after {kill_after_alerts} alert(s), {committed} of {len(run.lines)} "
+            "raw records committed"
+        )
         return run.finish()
     finally:
         run.stop()

@@ -36,6 +36,7 @@ from streams.pipeline.feeds import add_feed_poller
 from streams.pipeline.health import add_kafka_probe
 from streams.pipeline.http_items import add_items_endpoint
 from streams.pipeline.metrics import Metrics
+from streams.pipeline.offsets import add_commit_guards
 from streams.settings import Settings
 from streams.signals.hits import item_hits
 from streams.signals.matcher import Matcher
@@ -269,6 +270,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     add_items_endpoint(app, settings, metrics, raw_topic, deadletter_topic)
     add_feed_poller(app, settings, metrics, topic, raw_topic)
     add_kafka_probe(app, settings, metrics)
+    add_commit_guards(app, settings.commit_stall_timeout, metrics.partition_rereads)
     return Watchfloor(app=app, settings=settings, metrics=metrics, matcher=matcher)
 
 

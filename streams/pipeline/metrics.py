@@ -132,3 +132,9 @@ class Metrics:
             "Times the Kafka cluster stopped answering the worker's probe.",
             registry=registry,
         )
+        self.partition_rereads = Counter(
+            "watchfloor_partition_rereads",
+            "Times a partition was re-read from its committed offset because commits were "
+            "stuck behind a record Faust lost track of.",
+            registry=registry,
+        )

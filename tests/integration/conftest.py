@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from streams.faults.accounting import read_records
 from streams.kafka_local import LocalKafka
-from streams.kafka_security import client_security
 from streams.settings import Settings
 from streams.worker_process import Samples, WorkerError, WorkerProcess, free_port, isolated_settings
 
@@ -100,30 +98,4 @@ def read_topic(
     settings: Settings, topic: str, timeout: float = 15.0
 ) -> list[tuple[bytes | None, bytes]]:
     """Every record of ``topic`` from the beginning, through a plain Kafka client."""
-
-    async def read() -> list[tuple[bytes | None, bytes]]:
-        consumer = AIOKafkaConsumer(
-            topic,
-            bootstrap_servers=settings.bootstrap,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-            **client_security(settings),
-        )
-        await consumer.start()
-        try:
-            out: list[tuple[bytes | None, bytes]] = []
-            deadline = time.monotonic() + timeout
-            ends: dict[TopicPartition, int] = {}
-            while time.monotonic() < deadline:
-                batch = await consumer.getmany(timeout_ms=300)
-                out += [(r.key, r.value or b"") for rs in batch.values() for r in rs]
-                tps = consumer.assignment()
-                if tps and not ends:
-                    ends = await consumer.end_offsets(list(tps))
-                if ends and all([await consumer.position(tp) >= end for tp, end in ends.items()]):
-                    return out
-            raise AssertionError(f"could not read {topic} to its end in {timeout}s")
-        finally:
-            await consumer.stop()
-
-    return asyncio.run(read())
+    return asyncio.run(read_records(settings, topic, timeout))
