@@ -266,6 +266,15 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     async def _on_assigned(app: faust.App, assigned: Any, **_: Any) -> None:
         # Restored table entries may hold open windows that only a watermark closes.
         open_keys.stale = True
+        mine = sum(1 for tp in assigned if tp.topic == settings.topic_signals)
+        if exactly_once and mine < settings.partitions:
+            # faust-streaming 0.15 mishandles transactional producers on rebalance
+            # (docs/reliability.md): say so plainly rather than leave only its crash.
+            log.error(
+                "exactly_once supports one worker per app id; this group has more, and a "
+                "rebalance may crash workers: run one worker, or use at_least_once",
+                extra={"app_id": settings.app_id, "partitions": mine, "of": settings.partitions},
+            )
 
     add_items_endpoint(app, settings, metrics, raw_topic, deadletter_topic)
     add_feed_poller(app, settings, metrics, topic, raw_topic)
