@@ -48,12 +48,30 @@ class RawItem(BaseModel):
     publisher: str | None = Field(default=None, max_length=500)
     language: str | None = Field(default=None, max_length=35, description="BCP 47 tag.")
 
-    @field_validator("id", "title", "body", "deck", "region", "category", "url", "publisher")
+    @field_validator(
+        "id", "title", "body", "deck", "region", "category", "url", "publisher", "language"
+    )
     @classmethod
     def _no_control_characters(cls, value: str | None) -> str | None:
         # Tabs and line breaks are text; NUL, bell or escape are not, and break consumers.
         if value is not None and _CONTROL.search(value):
             raise ValueError("control characters are not allowed (tab and line breaks are)")
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _no_control_characters_in_sources(cls, value: list[str]) -> list[str]:
+        for source in value:
+            cls._no_control_characters(source)
+        return value
+
+    @field_validator("published_at", mode="before")
+    @classmethod
+    def _a_date_not_a_number(cls, value: object) -> object:
+        # pydantic reads a number as Unix seconds, or as milliseconds past 2e10: a number
+        # is ambiguous, and a wrong guess puts the report decades off without a word.
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError("must be an RFC 3339 date-time string, not a number")
         return value
 
     @field_validator("published_at")

@@ -292,7 +292,7 @@ def hostile_records(report: bytes) -> list[Hostile]:
             "a date as 1e20 seconds",
             _item(id="h-date-1e20", published_at=1e20),
             "validation_failed",
-            "dates after 9999",
+            "not a number",
         ),
         Hostile(
             "NUL in the title",

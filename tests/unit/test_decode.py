@@ -140,6 +140,25 @@ HOSTILE = [
         "published_at: Value error, outside the years 1 to 9999 once converted to UTC",
     ),
     (
+        "date as a number: seconds or milliseconds?",
+        b'{"id":"x","title":"t","published_at":-62135596801}',
+        "validation_failed",
+        "published_at: Value error, must be an RFC 3339 date-time string, not a number",
+    ),
+    (
+        "control characters in a source and in the language",
+        b'{"id":"x","title":"t","published_at":"2026-06-01T00:00:00Z",'
+        b'"sources":["ok","a\\u001bb"],"language":"en"}',
+        "validation_failed",
+        "sources: Value error, control characters",
+    ),
+    (
+        "control characters in the language",
+        b'{"id":"x","title":"t","published_at":"2026-06-01T00:00:00Z","language":"e\\u0007n"}',
+        "validation_failed",
+        "language: Value error, control characters",
+    ),
+    (
         "megabyte body",
         b'{"id":"x","title":"t","published_at":"2026-06-01T00:00:00Z","body":"'
         + b"b" * 1_000_000
