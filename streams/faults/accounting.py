@@ -98,6 +98,9 @@ class FaultReport:
     """One scenario's accounting. ``ok`` is what the tests assert and the bench prints."""
 
     scenario: str
+    bootstrap: str = ""
+    alerts_topic: str = ""
+    """Where the alerts went, for a check with a client of one's own."""
     sent: int = 0
     """Records the scenario sent; the raw topic must hold exactly these."""
     in_topic: int = 0
@@ -148,6 +151,7 @@ async def account(
     settings: Settings, report: FaultReport, expected: OfflineRun, sources: set[str]
 ) -> FaultReport:
     """Fill ``report`` from the topics. ``sources`` are the topics dead letters may cite."""
+    report.bootstrap, report.alerts_topic = settings.bootstrap, settings.topic_alerts
     raw = await topic_position(settings, settings.topic_raw)
     report.in_topic = raw.end
     report.committed = raw.committed

@@ -8,6 +8,10 @@ and the alerts topic holds exactly the alert ids of an offline run of the same f
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -17,6 +21,19 @@ from streams.faults.accounting import FaultReport
 from tests.integration.conftest import shared_kafka_libs
 
 pytestmark = pytest.mark.integration
+
+
+def kcat_alert_ids(report: FaultReport) -> Counter[str]:
+    """The alert ids as kcat (librdkafka) reads them, read committed: an outside client."""
+    kcat = shutil.which("kcat")
+    if kcat is None:
+        pytest.skip("kcat is not installed (Debian package `kcat`)")
+    out = subprocess.run(
+        [kcat, "-C", "-b", report.bootstrap, "-t", report.alerts_topic, "-e", "-q",
+         "-X", "isolation.level=read_committed", "-f", "%s\\n"],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    return Counter(json.loads(line)["alert_id"] for line in out.splitlines() if line)
 
 
 def assert_whole(report: FaultReport) -> None:
@@ -48,6 +65,8 @@ def test_kill_9_with_exactly_once_gives_every_alert_exactly_once(
     assert_whole(report)
     # Read with read_committed: the crashed worker's open transaction was aborted.
     assert report.duplicate_alerts == 0, report
+    ids = kcat_alert_ids(report)
+    assert len(ids) == report.alerts_expected and set(ids.values()) == {1}, ids
 
 
 def test_broker_outage_mid_stream_is_ridden_out_without_a_restart(tmp_path: Path) -> None:
