@@ -33,6 +33,11 @@ class SourceClock:
         held, _ = self._sources.get(source, (_NEVER, now))
         self._sources[source] = (max(held, watermark), now)
 
+    @property
+    def mark(self) -> float:
+        """Event time as last returned by ``current``."""
+        return self._mark
+
     def current(self, now: float) -> float:
         """The least watermark of the live sources; never moves back."""
         live = [mark for mark, heard in self._sources.values() if now - heard <= self.idle_after]

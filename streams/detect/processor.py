@@ -81,8 +81,12 @@ class DetectProcessor:
         self.sources = sources
         self.idle_after = idle_after
         self.clocks: dict[int, SourceClock] = {}
-        self.watermarks: dict[int, float] = {}
+        """Per signals partition, its event time, merged over the raw partitions."""
+
+    @property
+    def watermarks(self) -> dict[int, float]:
         """Per signals partition, the event time its windows have been advanced to."""
+        return {p: c.mark for p, c in self.clocks.items() if c.mark > float("-inf")}
 
     def process(
         self, records: Iterable[tuple[int, SignalHit | WatermarkTick]], now: datetime
@@ -95,10 +99,10 @@ class DetectProcessor:
         advanced: set[int] = set()
         wall = now.timestamp()
         for partition, record in records:
-            mark = self.watermarks.get(partition, float("-inf"))
             clock = self.clocks.get(partition)
             if clock is None:
                 clock = self.clocks[partition] = SourceClock(self.sources, self.idle_after, wall)
+            mark = clock.mark
             if isinstance(record, WatermarkTick):
                 clock.update(record.source, record.watermark.timestamp(), wall)
                 new_mark = clock.current(wall)
@@ -114,14 +118,14 @@ class DetectProcessor:
                 touched[key] = ks
                 self.open_keys.place(key, partition)
             if new_mark > mark:
-                self.watermarks[partition] = new_mark
                 advanced.add(partition)
         for partition in advanced:
             for key in self.open_keys.in_partition(partition):
                 if key not in touched and (restored := self._load(key)) is not None:
                     touched[key] = restored
         for key, ks in touched.items():
-            mark = self.watermarks.get(self.open_keys.partition_of(key), float("-inf"))
+            clock = self.clocks.get(self.open_keys.partition_of(key))
+            mark = clock.mark if clock is not None else float("-inf")
             advanced_key = self.detection.advance(ks, mark, self.version, now)
             result.alerts += advanced_key.alerts
             result.suppressed += advanced_key.suppressed
