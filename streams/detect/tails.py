@@ -62,13 +62,8 @@ def _log_gamma_p(a: float, x: float) -> float:
     d = 1.0 / b
     h = d
     for i in range(1, _MAX_ITER):
-        an = -i * (i - a)
         b += 2.0
-        d = an * d + b
-        d = _TINY if abs(d) < _TINY else d
-        c = b + an / c
-        c = _TINY if abs(c) < _TINY else c
-        d = 1.0 / d
+        c, d = _lentz_step(-i * (i - a), b, c, d)
         delta = d * c
         h *= delta
         if abs(delta - 1.0) < _EPS:
@@ -102,21 +97,24 @@ def _beta_cf(a: float, b: float, x: float) -> float:
     h = d
     for m in range(1, _MAX_ITER):
         m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = _TINY if abs(d) < _TINY else d
-        c = 1.0 + aa / c
-        c = _TINY if abs(c) < _TINY else c
-        d = 1.0 / d
+        c, d = _lentz_step(m * (b - m) * x / ((qam + m2) * (a + m2)), 1.0, c, d)
         h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = _TINY if abs(d) < _TINY else d
-        c = 1.0 + aa / c
-        c = _TINY if abs(c) < _TINY else c
-        d = 1.0 / d
+        c, d = _lentz_step(-(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)), 1.0, c, d)
         delta = d * c
         h *= delta
         if abs(delta - 1.0) < _EPS:
             break
     return h
+
+
+def _lentz_step(a_n: float, b_n: float, c: float, d: float) -> tuple[float, float]:
+    """One term a_n / (b_n + ...) of a continued fraction by the modified Lentz method.
+
+    Returns the new ``c`` and the new ``d``, already inverted: the fraction's running value
+    is multiplied by their product. Near-zero values are nudged to ``_TINY``.
+    """
+    d = b_n + a_n * d
+    d = _TINY if abs(d) < _TINY else d
+    c = b_n + a_n / c
+    c = _TINY if abs(c) < _TINY else c
+    return c, 1.0 / d
