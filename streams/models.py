@@ -20,6 +20,7 @@ __all__ = [
     "DetectorInfo",
     "Evidence",
     "RawItem",
+    "ReportRef",
     "SignalHit",
     "SignalRecord",
     "WatermarkTick",
@@ -156,15 +157,64 @@ class DetectorInfo(BaseModel):
     params: dict[str, float | int | str | bool]
 
 
-class Alert(BaseModel):
-    """A detector's alert for one key and one closed event-time window on ``osint.alerts``."""
+class ReportRef(BaseModel):
+    """One report of a burst, named so that an analyst can open it."""
 
-    alert_id: NonEmpty = Field(description="Derived from detector, key and window: stable.")
+    id: ItemId
+    title: str
+    url: str | None = None
+    source: str | None = Field(default=None, description="Publisher of the item.")
+    published_at: AwareDatetime
+
+
+class Alert(BaseModel):
+    """One alert of a burst on ``osint.alerts``: its first crossing, or an update of it.
+
+    A key's burst opens when a window of any time scale crosses its detector's bar; the
+    same burst crossing the bar at another scale, crossing it more severely, or going on
+    past its re-alert interval, goes out as an update with the same ``burst_id``. Other
+    crossings of an open burst are merged.
+    """
+
+    alert_id: NonEmpty = Field(
+        description="Derived from detector, key and the window that crossed: stable."
+    )
+    burst_id: NonEmpty = Field(
+        description="The alert_id of the burst's first alert: shared by its updates."
+    )
+    update: Literal["opened", "scale", "escalation", "repeat"] = Field(
+        description="opened: the burst's first alert; scale: the burst crossed the bar at "
+        "a time scale it had not crossed yet; escalation: its severity rose; repeat: a "
+        "reminder that the burst goes on, as its detector's realert rule allows."
+    )
     signal_id: NonEmpty
     key: NonEmpty
     region: NonEmpty
+    scale: NonEmpty = Field(description="The time scale whose window crossed, e.g. 1h, 6h, 1d.")
     window_start: AwareDatetime
     window_end: AwareDatetime
+    late: bool = Field(
+        default=False,
+        description="The window crossed only when reports that came in after it was first "
+        "judged revised its count.",
+    )
+    late_by: float = Field(
+        default=0.0,
+        ge=0,
+        description="Seconds of event time between the window's first judgment and this "
+        "revision (0 unless late).",
+    )
+    counts: dict[str, int] = Field(
+        default_factory=dict,
+        description="Reports counted per time scale in the window of that scale ending "
+        "with this one.",
+    )
+    first_report: ReportRef | None = Field(
+        default=None, description="The earliest report of the burst's crossing windows."
+    )
+    latest_report: ReportRef | None = Field(
+        default=None, description="The newest report counted in the burst so far."
+    )
     count: int = Field(
         ge=0, description="Distinct reports in the window: copies of one story count once."
     )

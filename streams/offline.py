@@ -8,6 +8,7 @@ reproduce whatever its batching.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -16,7 +17,6 @@ from datetime import UTC, datetime
 
 from streams.detect.engine import Detection, HitOutcome
 from streams.detect.processor import BatchResult, DetectProcessor, OpenKeys
-from streams.detect.windows import WindowSpec
 from streams.models import Alert, WatermarkTick
 from streams.pipeline.config import detect_config
 from streams.progress import Progress
@@ -37,8 +37,14 @@ class OfflineRun:
     outcomes: Counter[HitOutcome] = field(default_factory=Counter)
     alerts: list[Alert] = field(default_factory=list)
     suppressed: int = 0
+    merged: int = 0
+    """Crossings merged into an open burst."""
+    revised: int = 0
+    """Windows judged again after late reports."""
+    step: float = 3600.0
+    """Seconds per row of ``key_windows``: the count bucket."""
     key_windows: dict[str, tuple[float, float]] = field(default_factory=dict)
-    """Per key: the start of its first counted window and of the last window closed."""
+    """Per key: the start of its first counted bucket and of the last bucket judged."""
 
 
 def run_offline(
@@ -76,17 +82,23 @@ def run_offline(
         watermark = max(watermark, item.published_at.timestamp())
         records: list = [(0, h) for h in item_hits(matcher, item, 0.0, watermark)]
         records.append((0, WatermarkTick(watermark=datetime.fromtimestamp(watermark, UTC))))
-        _apply(run, processor, processor.process(records, now), first, config.window)
+        _apply(run, processor, processor.process(records, now), first, config.default.bucket)
+    step = config.default.bucket
     if flush and watermark > float("-inf"):
-        end = config.window.size + config.window.grace
-        watermark += end
+        # Far enough for every window of every scale that holds a report to be judged.
+        longest = max(
+            sc.size for plan in (config.default, *config.plans.values()) for sc in plan.scales
+        )
+        watermark += longest + settings.window_grace
         tick = WatermarkTick(watermark=datetime.fromtimestamp(watermark, UTC))
-        _apply(run, processor, processor.process([(0, tick)], now), first, config.window)
+        _apply(run, processor, processor.process([(0, tick)], now), first, step)
     if progress is not None:
         progress.update(run.received, force=True)
+    run.step = step
     if watermark == float("-inf"):
         return run  # nothing was ingested: no windows
-    last = config.window.last_closable(watermark)
+    # Rows of the backtest: buckets from a key's first report to the last one judged.
+    last = math.floor((watermark - settings.window_grace) / step) * step - step
     run.key_windows = {key: (start, last) for key, start in first.items() if start <= last}
     return run
 
@@ -96,13 +108,15 @@ def _apply(
     processor: DetectProcessor,
     result: BatchResult,
     first: dict[str, float],
-    window: WindowSpec,
+    step: float,
 ) -> None:
     processor.commit(result)
     for hit, outcome in result.outcomes:
         run.outcomes[outcome] += 1
         if outcome is HitOutcome.COUNTED:
-            start = window.starts(hit.published_at.timestamp())[0]
+            start = math.floor(hit.published_at.timestamp() / step) * step
             first[hit.key] = min(first.get(hit.key, start), start)
     run.alerts += result.alerts
     run.suppressed += result.suppressed
+    run.merged += result.merged
+    run.revised += result.revised

@@ -159,12 +159,12 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", description="Log level of Watchfloor's own logs.")
 
     # --- Windows and detection -----------------------------------------------------------
-    window_size: float = Field(default=3600.0, gt=0, description="Window length, seconds.")
-    window_step: float = Field(
-        default=3600.0, gt=0, description="Window hop, seconds (= size: tumbling)."
-    )
+    # Window sizes, steps and allowed lateness are the watchlist's `scales`.
     window_grace: float = Field(
-        default=900.0, ge=0, description="Seconds a window stays open for late events."
+        default=900.0,
+        ge=0,
+        description="Seconds after a window's end before it is first judged; reports "
+        "after that revise it within its scale's lateness.",
     )
     max_event_ahead: float = Field(
         default=86400.0,

@@ -77,14 +77,18 @@ def backtest_items(path: Path, settings: Settings, labels: Labels | None) -> lis
                 yield record.value
 
     run = run_offline(values(), settings, progress=Progress("backtest", None), flush=True)
-    return reports_from_run(run, settings.window_step, labels)
+    return reports_from_run(run, labels)
 
 
-def reports_from_run(run: OfflineRun, step: float, labels: Labels | None) -> list[KeyReport]:
-    """Per key, the windows from its first hit to the end, and which of them alerted."""
+def reports_from_run(run: OfflineRun, labels: Labels | None) -> list[KeyReport]:
+    """Per key, the buckets from its first hit to the end, and in which a burst opened
+    (in the last bucket of the window that opened it, whatever its scale). Updates of a
+    burst are not judged on their own: the burst was right or wrong when it opened."""
+    step = run.step
     alerted_at: dict[str, set[float]] = defaultdict(set)
     for alert in run.alerts:
-        alerted_at[alert.key].add(alert.window_start.timestamp())
+        if alert.update == "opened":
+            alerted_at[alert.key].add(alert.window_end.timestamp() - step)
     reports = []
     for key, (first, last) in sorted(run.key_windows.items()):
         count = round((last - first) / step) + 1

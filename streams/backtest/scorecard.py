@@ -55,7 +55,7 @@ def score_detectors(
         run = run_offline(
             (orjson.dumps(i) for i in case.items), settings, flush=True, watchlist=watchlist
         )
-        for report in reports_from_run(run, settings.window_step, case.labels):
+        for report in reports_from_run(run, case.labels):
             if report.events is None:
                 continue
             card.events += report.events

@@ -1,33 +1,44 @@
-"""Count signal hits into event-time windows per key and turn closed windows into alerts.
+"""Count signal hits per key and judge them at several time scales; turn crossings into alerts.
 
-This is the whole of detection, free of Kafka: the detect agent and the offline replay in
-the tests call exactly these functions, so both give the same alerts for the same feed.
+This is the whole of detection, free of Kafka: the detect agent and the offline runner
+call exactly these functions, so both give the same alerts for the same feed.
 
-Time is event time. The watermark is the highest ``published_at`` seen so far (Kafka
-Streams calls it stream time). A window closes, and is scored once, when the watermark
-passes its end plus the grace period; hits for a closed window are late.
+Time is event time. The watermark is the event time of the key's signals partition
+(``streams.detect.clock``). Hits are counted once, into the key's bucket; every time scale
+of the signal (``streams.detect.scales``) reads its windows from the buckets. A window is
+judged when the watermark passes its end plus grace, judged again when a late report
+revises it, and learned into its detectors' baselines when it is final. Crossings of all
+scales go through the key's burst (``streams.detect.bursts``): one burst, one alert, then
+updates.
+
+Per key the order of work is fixed: ``advance`` to the hit's watermark, then ``add`` the
+hit. So a key sees the same sequence whatever the batching, and a replay gives the alerts
+the live run gave.
 """
 
 from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Mapping
+import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
+from streams.detect.bursts import Crossing, ends_before, step
 from streams.detect.detectors import Observation
+from streams.detect.scales import Scale
 from streams.detect.severity import severity
-from streams.detect.state import KeyState, WindowAgg
-from streams.detect.suite import DetectorSuite, Fired
-from streams.detect.windows import WindowSpec
-from streams.models import Alert, DetectorInfo, Evidence, SignalHit
+from streams.detect.state import Bucket, KeyState, ScaleState
+from streams.detect.suite import DetectorSuite, Judged
+from streams.models import Alert, DetectorInfo, Evidence, ReportRef, SignalHit
 from streams.signals.fingerprint import similarity
 
-__all__ = ["Advanced", "DetectConfig", "Detection", "HitOutcome", "alert_id"]
+__all__ = ["Advanced", "DetectConfig", "Detection", "HitOutcome", "SignalPlan", "alert_id"]
 
 # Reports remembered per key for near-duplicate checks, and outlets per report: bounds.
-# A report is [fingerprint, event time, first item id, outlet hashes, window starts]:
+# A report is [fingerprint, event time, first item id, outlet hashes, bucket start]:
 # at most about 600 bytes, so 500 of them keep a key's entry well under Kafka's 1 MB.
 STORY_CAP = 500
 OUTLET_CAP = 32
@@ -46,17 +57,29 @@ class HitOutcome(enum.Enum):
     SYNDICATED = "syndicated"
     """A copy of a report already counted, from another outlet, url or id."""
     LATE = "late"
+    """Every window of every scale that holds the hit is final."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignalPlan:
+    """How one signal's keys are judged: detectors, time scales and burst rule."""
+
+    suite: DetectorSuite
+    scales: tuple[Scale, ...]
+    bucket: float
+    """Seconds per count bucket: the gcd of every scale's size and step."""
+    weight: float = 1.0
+    """Scales alert strength for severity."""
+    burst_quiet: float = 6 * 3600.0
+    """A burst ends once none of its windows crossed for this many seconds."""
 
 
 @dataclass(frozen=True, slots=True)
 class DetectConfig:
-    window: WindowSpec
-    suites: Mapping[str, DetectorSuite]
-    """The detectors of each signal, by signal id."""
-    default: DetectorSuite
+    plans: Mapping[str, SignalPlan]
+    """By signal id."""
+    default: SignalPlan
     """For keys of signals the watchlist no longer names, until their state expires."""
-    weights: Mapping[str, float] = field(default_factory=dict)
-    """Each signal's weight (1 when absent): it scales alert strength for severity."""
     dedup_horizon: float = 7 * 86400.0
     near_duplicate_horizon: float = 86400.0
     """Seconds a counted report's fingerprint is remembered; 0: no near-duplicate check."""
@@ -69,7 +92,18 @@ class DetectConfig:
 class Advanced:
     alerts: list[Alert] = field(default_factory=list)
     suppressed: int = 0
-    """Alert decisions that the re-alert rules held back."""
+    """Crossings that would have opened a burst but the re-alert rules held back."""
+    merged: int = 0
+    """Crossings merged into an open burst without an alert of their own."""
+    revised: int = 0
+    """Judged windows judged again because late reports revised them."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    scale: Scale
+    judged: Judged
+    late_by: float
 
 
 def alert_id(detector: str, key: str, start: float, end: float) -> str:
@@ -82,34 +116,29 @@ class Detection:
     def __init__(self, config: DetectConfig) -> None:
         self.config = config
 
-    def suite(self, signal_id: str) -> DetectorSuite:
-        return self.config.suites.get(signal_id, self.config.default)
+    def plan(self, signal_id: str) -> SignalPlan:
+        return self.config.plans.get(signal_id, self.config.default)
 
     def new_state(self, hit: SignalHit) -> KeyState:
-        return KeyState(
-            key=hit.key,
-            signal_id=hit.signal_id,
-            region=hit.region,
-            detectors=self.suite(hit.signal_id).initial(),
-        )
+        return KeyState(key=hit.key, signal_id=hit.signal_id, region=hit.region)
 
     def add(self, state: KeyState, hit: SignalHit, watermark: float) -> HitOutcome:
-        """Count one hit into every open window it belongs to."""
+        """Count one hit into its bucket; ``state`` has been advanced to ``watermark``."""
         ts = hit.published_at.timestamp()
         if hit.item_id in state.seen:
             return HitOutcome.DUPLICATE
         if self._is_copy(state, hit, ts):
             _remember(state, hit.item_id, ts)
             return HitOutcome.SYNDICATED
-        spec = self.config.window
+        plan = self.plan(state.signal_id)
         watermark = max(watermark, state.watermark)
-        starts = [
-            s
-            for s in spec.starts(ts)
-            if spec.closes_at(s) > watermark
-            and (state.closed_through is None or s > state.closed_through)
+        accepting = [
+            sc
+            for sc in plan.scales
+            if sc.accepts(ts, watermark)
+            and ((st := state.scales.get(sc.name)) is None or sc.newest_start(ts) > st.final)
         ]
-        if not starts:
+        if not accepting:
             return HitOutcome.LATE
         evidence = {
             "id": hit.item_id,
@@ -119,17 +148,24 @@ class Detection:
             "published_at": _iso(ts),
             "matched_terms": hit.matched_terms,
             "sentence": hit.sentence,
+            "outlets": 1,
         }
-        limit = self.config.evidence_limit
-        for s in starts:
-            state.windows.setdefault(s, WindowAgg()).add(
-                hit.publisher, hit.importance, evidence, limit
-            )
+        start = math.floor(ts / plan.bucket) * plan.bucket
+        state.due = None  # a new bucket or a revision: the next advance looks
+        bucket = state.buckets.setdefault(start, Bucket())
+        bucket.add(hit.publisher, hit.importance, evidence, self.config.evidence_limit)
+        for sc in accepting:
+            st = state.scales.get(sc.name)
+            if st is None:
+                continue
+            first = max(sc.oldest_start(ts), st.final + sc.step)
+            if first <= st.judged:  # a window already judged holds the hit: revise it
+                st.dirty = first if st.dirty is None else min(st.dirty, first)
         _remember(state, hit.item_id, ts)
         state.last_event = max(state.last_event, ts)
         if hit.fingerprint is not None and self.config.near_duplicate_horizon > 0:
             outlet = _outlet(hit.publisher)
-            state.stories.append([hit.fingerprint, ts, hit.item_id, [outlet], list(starts)])
+            state.stories.append([hit.fingerprint, ts, hit.item_id, [outlet], start])
             if len(state.stories) > STORY_CAP:
                 del state.stories[0]
         return HitOutcome.COUNTED
@@ -137,8 +173,8 @@ class Detection:
     def _is_copy(self, state: KeyState, hit: SignalHit, ts: float) -> bool:
         """Whether ``hit`` copies a report counted within the horizon; if so, note its outlet.
 
-        The copy adds its outlet to the report's evidence in every window still open, so
-        an alert shows how many outlets carried each report; it adds nothing to counts.
+        The copy adds its outlet to the report's evidence while its bucket is kept, so an
+        alert shows how many outlets carried each report; it adds nothing to counts.
         """
         horizon = self.config.near_duplicate_horizon
         if hit.fingerprint is None or horizon <= 0:
@@ -152,13 +188,10 @@ class Detection:
             outlet = _outlet(hit.publisher)
             if outlet not in outlets and len(outlets) < OUTLET_CAP:
                 outlets.append(outlet)
-            # The windows the report was counted in, not only those whose evidence shows it.
-            for start in counted_in:
-                window = state.windows.get(start)
-                if window is None:
-                    continue
-                window.copies += 1
-                for evidence in window.evidence:
+            bucket = state.buckets.get(counted_in)
+            if bucket is not None:
+                bucket.copies += 1
+                for evidence in bucket.evidence:
                     if evidence["id"] == first_id:
                         evidence["outlets"] = len(outlets)
             return True
@@ -167,101 +200,376 @@ class Detection:
     def advance(
         self, state: KeyState, watermark: float, watchlist_version: str, now: datetime
     ) -> Advanced:
-        """Close every window the watermark has passed, scoring each exactly once."""
+        """Judge revised windows, judge the windows the watermark closed, learn final ones."""
         out = Advanced()
-        if watermark <= state.watermark:
+        if state.due is not None and watermark < state.due:
+            state.watermark = max(state.watermark, watermark)
             return out
-        state.watermark = watermark
-        spec, suite = self.config.window, self.suite(state.signal_id)
-        last = spec.last_closable(watermark)
-        if state.closed_through is not None:
-            cursor = state.closed_through + spec.step
-        elif state.windows:
-            cursor = min(state.windows)
-        else:
+        moved = watermark > state.watermark
+        if not moved and not any(st.dirty is not None for st in state.scales.values()):
             return out
+        state.watermark = max(state.watermark, watermark)
+        plan = self.plan(state.signal_id)
+        found: list[_Found] = []
+        finals = [st.final for st in state.scales.values()]
+        for sc in plan.scales:
+            st = state.scales.get(sc.name)
+            if st is None:
+                # Judging starts with the window that holds the key's first bucket, once
+                # the watermark judges it: reports before it may still come until then.
+                first = sc.oldest_start(min(state.buckets)) if state.buckets else math.inf
+                if sc.last_judged(state.watermark) < first:
+                    continue
+                st = state.scales[sc.name] = ScaleState(first - sc.step, first - sc.step)
+            found += self._advance_scale(state, plan, sc, st, out)
+        if found:
+            found.sort(key=lambda f: (f.judged.obs.start + f.scale.size, f.scale.size))
+            for f in found:
+                self._burst(state, plan, f, out, watchlist_version, now)
+        if finals != [st.final for st in state.scales.values()]:
+            self._forget(state, plan)  # what the windows made final no longer need
+        state.due = self._due(state, plan)
+        return out
 
-        def emit(fired: list[Fired], window: WindowAgg | None) -> None:
-            for f in fired:
-                if f.permitted:
-                    out.alerts.append(self._alert(state, f, window, watchlist_version, now))
-                else:
-                    out.suppressed += 1
+    @staticmethod
+    def _due(state: KeyState, plan: SignalPlan) -> float:
+        """The least watermark at which a window of some scale is judged or made final."""
+        due = math.inf
+        for sc in plan.scales:
+            st = state.scales.get(sc.name)
+            if st is None:
+                if state.buckets:
+                    due = min(due, sc.oldest_start(min(state.buckets)) + sc.size + sc.grace)
+                continue
+            due = min(
+                due,
+                st.judged + sc.step + sc.size + sc.grace,
+                st.final + sc.step + sc.size + sc.lateness,
+            )
+        return due
 
-        def silence(start: float, windows: int) -> None:
-            # Longer than a key's state lives idle: start afresh, as if it had expired,
-            # rather than step through (say) centuries after one mis-dated first item.
-            if windows * spec.step > self.config.idle_ttl:
-                state.detectors = suite.initial()
+    def _advance_scale(
+        self, state: KeyState, plan: SignalPlan, sc: Scale, st: ScaleState, out: Advanced
+    ) -> list[_Found]:
+        suite, mark = plan.suite, state.watermark
+        found: list[_Found] = []
+        last = sc.last_judged(mark)
+        if st.dirty is None and last <= st.judged and sc.last_final(mark) <= st.final:
+            return found
+        if st.dirty is not None:
+            dirty, st.dirty = st.dirty, None
+            # The provisional state is the final one plus every judged window: rebuild it
+            # with the revised counts, and judge the revised windows and those after again.
+            suite.rebuild(st.detectors)
+            for judged in self._judge(state, plan, sc, st, st.final + sc.step, st.judged):
+                if judged.obs.start >= dirty and self._new_crossing(st, judged):
+                    late_by = mark - (judged.obs.start + sc.size + sc.grace)
+                    found.append(_Found(sc, judged, max(late_by, 0.0)))
+            out.revised += 1
+        if last == st.judged + sc.step:  # the usual step: one new window
+            obs = self._window_at(state, plan, sc, last)
+            if obs is None:
+                decided = suite.judge_empty(st.detectors, last, sc.step, 1)
             else:
-                emit(suite.skip(state.detectors, start, spec.step, windows), None)
+                st.judged_as[last] = obs  # learned as judged unless a revision comes
+                decided = suite.judge(st.detectors, obs)
+            found += [_Found(sc, j, 0.0) for j in decided if self._new_crossing(st, j)]
+            st.judged = last
+        elif last > st.judged:
+            for judged in self._judge(state, plan, sc, st, st.judged + sc.step, last):
+                if self._new_crossing(st, judged):
+                    found.append(_Found(sc, judged, 0.0))
+            st.judged = last
+        final = min(sc.last_final(mark), st.judged)
+        if final > st.final:
+            if final == st.final + sc.step:  # the usual step: one window, read once
+                obs = st.judged_as.pop(final, None) or self._window_at(state, plan, sc, final)
+                if obs is not None:
+                    suite.learn(st.detectors, obs)
+                else:
+                    suite.learn_empty(st.detectors, final, sc.step, 1)
+            else:
+                self._learn(state, plan, sc, st, st.final + sc.step, final)
+            st.final = final
+            if st.crossed:
+                st.crossed = [c for c in st.crossed if c[0] > final]
+        return found
 
-        if cursor <= last:
-            for start in sorted(s for s in state.windows if s <= last):
-                silence(cursor, _steps(cursor, start, spec))
-                window = state.windows.pop(start)
-                obs = Observation(
-                    start, spec.step, window.count, len(window.publishers), window.importance
-                )
-                emit(suite.close(state.detectors, obs), window)
-                cursor = start + spec.step
-            silence(cursor, _steps(cursor, last + spec.step, spec))
-            state.closed_through = last
+    def _judge(
+        self, state: KeyState, plan: SignalPlan, sc: Scale, st: ScaleState, lo: float, hi: float
+    ) -> Iterator[Judged]:
+        """Judge the windows starting in ``[lo, hi]`` in order, on the provisional state."""
+        for start, obs, empty in self._windows(state, plan, sc, lo, hi):
+            if obs is not None:
+                st.judged_as[start] = obs  # learned as judged unless a revision comes
+                yield from plan.suite.judge(st.detectors, obs)
+            elif empty * sc.step > self.config.idle_ttl:
+                # Longer than a key's state lives idle: start afresh, as if it had expired,
+                # rather than step through (say) centuries after one mis-dated first item.
+                plan.suite.reset(st.detectors, provisional=True)
+            else:
+                yield from plan.suite.judge_empty(st.detectors, start, sc.step, empty)
+
+    def _learn(
+        self, state: KeyState, plan: SignalPlan, sc: Scale, st: ScaleState, lo: float, hi: float
+    ) -> None:
+        for start, obs, empty in self._windows(state, plan, sc, lo, hi, st.judged_as):
+            if obs is not None:
+                plan.suite.learn(st.detectors, obs)
+            elif empty * sc.step > self.config.idle_ttl:
+                plan.suite.reset(st.detectors, provisional=False)
+            else:
+                plan.suite.learn_empty(st.detectors, start, sc.step, empty)
+
+    def _windows(
+        self,
+        state: KeyState,
+        plan: SignalPlan,
+        sc: Scale,
+        lo: float,
+        hi: float,
+        judged_as: dict[float, Observation] | None = None,
+    ) -> Iterator[tuple[float, Observation | None, int]]:
+        """The windows starting in ``[lo, hi]``: each with items as an observation, each run
+        of empty ones as its first start and length. ``judged_as``: observations already
+        made of these windows, taken (popped) instead of reading the buckets again."""
+        n = round((hi - lo) / sc.step) + 1
+        if n <= 0:
+            return
+        buckets, per = state.buckets, round(sc.size / plan.bucket)
+        known = judged_as or {}
+        if n * per > 4 * len(buckets) + 256:
+            for start in [s for s in known if lo <= s <= hi]:
+                del known[start]
+            yield from self._sparse_windows(state, sc, lo, hi)
+            return
+        # Few windows (the usual case: the watermark moved by a bucket or so): look up
+        # each window's buckets directly.
+        run_start, run = lo, 0
+        for i in range(n):
+            start = lo + i * sc.step
+            obs = known.pop(start, None) or self._window_at(state, plan, sc, start)
+            if obs is not None:
+                if run:
+                    yield run_start, None, run
+                    run = 0
+                yield start, obs, 0
+            else:
+                if not run:
+                    run_start = start
+                run += 1
+        if run:
+            yield run_start, None, run
+
+    @staticmethod
+    def _window_at(
+        state: KeyState, plan: SignalPlan, sc: Scale, start: float
+    ) -> Observation | None:
+        """The window of ``sc`` starting at ``start``, read from its buckets; None if empty."""
+        buckets, bucket = state.buckets, plan.bucket
+        if sc.size == bucket:
+            b = buckets.get(start)
+            return None if b is None else _observation([b], start, sc.step)
+        per = round(sc.size / bucket)
+        if len(buckets) < per:  # a quiet key: fewer buckets than the window spans
+            end = start + sc.size
+            parts = [b for at, b in buckets.items() if start <= at < end]
+        else:
+            parts = [b for j in range(per) if (b := buckets.get(start + j * bucket))]
+        return _observation(parts, start, sc.step) if parts else None
+
+    def _sparse_windows(
+        self, state: KeyState, sc: Scale, lo: float, hi: float
+    ) -> Iterator[tuple[float, Observation | None, int]]:
+        """As ``_windows``, for long spans with few buckets: from the buckets' side."""
+        busy: set[float] = set()
+        for b in state.buckets:
+            if lo <= b < hi + sc.size:
+                first, last = max(sc.oldest_start(b), lo), min(sc.newest_start(b), hi)
+                n = round((last - first) / sc.step)
+                busy.update(first + i * sc.step for i in range(n + 1))
+        cursor = lo
+        for start in sorted(busy):
+            if start > cursor:
+                yield cursor, None, round((start - cursor) / sc.step)
+            parts = list(_within(state, start, start + sc.size))
+            yield start, _observation(parts, start, sc.step), 0
+            cursor = start + sc.step
+        if hi >= cursor:
+            yield cursor, None, round((hi - cursor) / sc.step) + 1
+
+    @staticmethod
+    def _new_crossing(st: ScaleState, judged: Judged) -> bool:
+        """Record a window's crossing; False if that detector crossed on it already."""
+        mark = [judged.obs.start, judged.detector.label]
+        if mark in st.crossed:
+            return False
+        st.crossed.append(mark)
+        return True
+
+    def _burst(
+        self,
+        state: KeyState,
+        plan: SignalPlan,
+        found: _Found,
+        out: Advanced,
+        watchlist_version: str,
+        now: datetime,
+    ) -> None:
+        sc, (det, obs, decision) = (
+            found.scale,
+            (
+                found.judged.detector,
+                found.judged.obs,
+                found.judged.decision,
+            ),
+        )
+        start, end = obs.start, obs.start + sc.size
+        parts = list(_within(state, start, end))
+        evidence = sorted((e for b in parts for e in b.evidence), key=_order)
+        latest = max((b.latest for b in parts if b.latest), key=_order, default=None)
+        level = severity(decision.strength * plan.weight, obs.count, obs.publishers, obs.importance)
+        crossing = Crossing(
+            alert_id(det.label, state.key, start, end),
+            sc.name,
+            start,
+            end,
+            level,
+            evidence[0] if evidence else None,
+            latest,
+        )
+        opening = state.burst is None or ends_before(state.burst, end, plan.burst_quiet)
+        permit = opening and plan.suite.permit(state.realert, det, end)
+        moved = step(state.burst, crossing, plan.burst_quiet, permit)
+        state.burst = burst = moved.burst
+        update = moved.update
+        if (
+            update is None
+            and not opening
+            and det.realert.cooldown > 0  # reminders only where an interval is set
+            and plan.suite.permit(state.realert, det, end)
+        ):
+            update = "repeat"
+        if update is None:
+            if opening:
+                out.suppressed += 1
+            else:
+                out.merged += 1
+            return
+        assert burst is not None
+        copies = sum(b.copies for b in parts)
+        out.alerts.append(
+            Alert(
+                alert_id=crossing.alert_id,
+                burst_id=burst["id"],
+                update=update,
+                signal_id=state.signal_id,
+                key=state.key,
+                region=state.region,
+                scale=sc.name,
+                window_start=_dt(start),
+                window_end=_dt(end),
+                late=found.late_by > 0,
+                late_by=round(found.late_by, 3),
+                counts={
+                    other.name: sum(b.count for b in _within(state, end - other.size, end))
+                    for other in plan.scales
+                },
+                first_report=_ref(burst["first"]),
+                latest_report=_ref(burst["latest"]),
+                count=obs.count,
+                copies=copies,
+                baseline=round(max(decision.baseline, 0.0), 6),
+                score=round(decision.score, 6),
+                severity=level,
+                publishers=obs.publishers,
+                importance=obs.importance,
+                detector=DetectorInfo(name=det.label, kind=det.kind, params=det.params),
+                evidence=[
+                    Evidence.model_validate(e) for e in evidence[: self.config.evidence_limit]
+                ],
+                generated_at=now,
+                watchlist_version=watchlist_version,
+            )
+        )
+
+    def _forget(self, state: KeyState, plan: SignalPlan) -> None:
+        """Drop what no window can read again: buckets whose windows are all final, ids
+        and reports past their horizons, a burst that has ended."""
+        finals = [
+            (sc, st.final) for sc in plan.scales if (st := state.scales.get(sc.name)) is not None
+        ]
+        if len(finals) == len(plan.scales) and state.buckets:
+            # A bucket is read by windows up to the one starting at its step: below the
+            # least (final + step) over the scales, every such window is final.
+            below = min(final + sc.step for sc, final in finals)
+            if min(state.buckets) < below:
+                for b in [b for b in state.buckets if b < below]:
+                    del state.buckets[b]
+        watermark = state.watermark
         horizon = watermark - self.config.dedup_horizon
-        if state.seen and min(state.seen.values()) < horizon:
-            state.seen = {i: t for i, t in state.seen.items() if t >= horizon}
+        # Ids come roughly in time order, so the first remembered is about the oldest; one
+        # out of order is forgotten when it comes first (the cap bounds them anyway).
+        seen = state.seen
+        while seen:
+            first = next(iter(seen))
+            if seen[first] >= horizon:
+                break
+            del seen[first]
         oldest = watermark - self.config.near_duplicate_horizon
         if state.stories and state.stories[0][1] < oldest:
             state.stories = [s for s in state.stories if s[1] >= oldest]
-        return out
+        if ends_before(state.burst, watermark, plan.burst_quiet):
+            state.burst = None
 
     def needs_advance(self, state: KeyState) -> bool:
-        """Whether a watermark may change this key: open windows, or silence can alert."""
-        return bool(state.windows) or (
-            state.closed_through is not None
-            and self.suite(state.signal_id).waits_on_silence(state.detectors)
-        )
+        """Whether a watermark may change this key: kept buckets, or silence can alert."""
+        if state.buckets:
+            return True
+        suite = self.plan(state.signal_id).suite
+        return any(suite.waits_on_silence(st.detectors) for st in state.scales.values())
 
     def expired(self, state: KeyState) -> bool:
-        """An idle key whose windows are all closed: its state may be dropped."""
-        return not state.windows and state.watermark - state.last_event > self.config.idle_ttl
+        """An idle key whose windows are all final: its state may be dropped."""
+        return not state.buckets and state.watermark - state.last_event > self.config.idle_ttl
 
-    def _alert(
-        self,
-        state: KeyState,
-        fired: Fired,
-        window: WindowAgg | None,
-        watchlist_version: str,
-        now: datetime,
-    ) -> Alert:
-        det, obs, decision = fired.detector, fired.obs, fired.decision
-        start, end = obs.start, obs.start + self.config.window.size
-        return Alert(
-            alert_id=alert_id(det.label, state.key, start, end),
-            signal_id=state.signal_id,
-            key=state.key,
-            region=state.region,
-            window_start=_dt(start),
-            window_end=_dt(end),
-            count=obs.count,
-            copies=0 if window is None else window.copies,
-            baseline=round(max(decision.baseline, 0.0), 6),
-            score=round(decision.score, 6),
-            severity=severity(
-                decision.strength * self.config.weights.get(state.signal_id, 1.0),
-                obs.count,
-                obs.publishers,
-                obs.importance,
-            ),
-            publishers=obs.publishers,
-            importance=obs.importance,
-            detector=DetectorInfo(name=det.label, kind=det.kind, params=det.params),
-            evidence=[]
-            if window is None
-            else [Evidence.model_validate(e) for e in window.evidence],
-            generated_at=now,
-            watchlist_version=watchlist_version,
-        )
+
+def _observation(parts: list[Bucket], start: float, step: float) -> Observation:
+    if len(parts) == 1:
+        b = parts[0]
+        return Observation(start, step, b.count, len(b.publishers), b.importance)
+    publishers: set[str] = set()
+    importance = None
+    count = 0
+    for b in parts:
+        count += b.count
+        publishers.update(b.publishers)
+        if b.importance is not None and (importance is None or b.importance > importance):
+            importance = b.importance
+    return Observation(start, step, count, len(publishers), importance)
+
+
+def _within(state: KeyState, start: float, end: float) -> Iterator[Bucket]:
+    """The key's buckets in ``[start, end)``."""
+    for b, bucket in state.buckets.items():
+        if start <= b < end:
+            yield bucket
+
+
+def _order(evidence: dict[str, Any]) -> tuple[str, str]:
+    return evidence["published_at"], evidence["id"]
+
+
+def _ref(evidence: dict[str, Any] | None) -> ReportRef | None:
+    if evidence is None:
+        return None
+    return ReportRef(
+        id=evidence["id"],
+        title=evidence["title"],
+        url=evidence["url"],
+        source=evidence["source"],
+        published_at=evidence["published_at"],
+    )
 
 
 def _remember(state: KeyState, item_id: str, ts: float) -> None:
@@ -275,11 +583,6 @@ def _remember(state: KeyState, item_id: str, ts: float) -> None:
 def _outlet(publisher: str | None) -> str:
     """A short stand-in for a publisher's name: only distinctness matters here."""
     return hashlib.sha256((publisher or "?").encode()).hexdigest()[:8]
-
-
-def _steps(start: float, stop: float, spec: WindowSpec) -> int:
-    """Whole window steps in ``[start, stop)``."""
-    return max(0, round((stop - start) / spec.step))
 
 
 def _dt(ts: float) -> datetime:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from streams.detect.clock import SourceClock
-from streams.detect.engine import Detection, HitOutcome
+from streams.detect.engine import Advanced, Detection, HitOutcome
 from streams.detect.state import KeyState
 from streams.models import Alert, SignalHit, WatermarkTick
 
@@ -60,7 +60,15 @@ class BatchResult:
     alerts: list[Alert] = field(default_factory=list)
     outcomes: list[tuple[SignalHit, HitOutcome]] = field(default_factory=list)
     suppressed: int = 0
+    merged: int = 0
+    revised: int = 0
     touched: dict[bytes, KeyState] = field(default_factory=dict)
+
+    def take(self, advanced: Advanced) -> None:
+        self.alerts += advanced.alerts
+        self.suppressed += advanced.suppressed
+        self.merged += advanced.merged
+        self.revised += advanced.revised
 
 
 class DetectProcessor:
@@ -108,12 +116,15 @@ class DetectProcessor:
                 new_mark = clock.current(wall)
             else:
                 # The ingest watermark rides on each hit, so lateness is judged per item as
-                # if events were processed one at a time, whatever the batching.
-                seen = max(record.published_at.timestamp(), record.watermark.timestamp())
-                clock.update(record.source, seen, wall)
+                # if events were processed one at a time, whatever the batching. The hit's
+                # own time is not event time: it may come from an outlet's wrong clock.
+                clock.update(record.source, record.watermark.timestamp(), wall)
                 new_mark = clock.current(wall)
                 key = record.key.encode()
                 ks = touched.get(key) or self._load(key) or self.detection.new_state(record)
+                # The key first moves to the hit's event time, then counts the hit: the
+                # sequence the offline runner gives it, one item at a time.
+                result.take(self.detection.advance(ks, new_mark, self.version, now))
                 result.outcomes.append((record, self.detection.add(ks, record, new_mark)))
                 touched[key] = ks
                 self.open_keys.place(key, partition)
@@ -126,9 +137,7 @@ class DetectProcessor:
         for key, ks in touched.items():
             clock = self.clocks.get(self.open_keys.partition_of(key))
             mark = clock.mark if clock is not None else float("-inf")
-            advanced_key = self.detection.advance(ks, mark, self.version, now)
-            result.alerts += advanced_key.alerts
-            result.suppressed += advanced_key.suppressed
+            result.take(self.detection.advance(ks, mark, self.version, now))
         return result
 
     def commit(self, result: BatchResult) -> None:

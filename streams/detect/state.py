@@ -1,8 +1,22 @@
 """The compact per-key detection state kept in one changelog-backed table entry.
 
-Only sums and capped lists live here (counts, distinct publishers, a few evidence items
-per open window, the detector's floats, the latest item ids inside the dedup horizon), so an
-entry stays small however busy the key, and a restart restores it from the changelog.
+Only sums and capped lists live here, so an entry stays small however busy the key, and
+a restart restores it from the changelog:
+
+- ``buckets``: counts per bucket (an hour by default) for as long as a window of some
+  time scale that holds the bucket can still be revised, with distinct publishers, the
+  earliest few items as evidence and the newest item;
+- ``scales``: per time scale, how far its windows are judged and final, which of the
+  windows not yet final crossed, and each detector's provisional and final state;
+- ``realert`` and ``burst``: the key's re-alert state and its open burst, shared by
+  every scale, so one burst gives one alert and then updates;
+- the latest item ids inside the dedup horizon and the reports inside the
+  near-duplicate horizon.
+
+An entry grows with the scales as follows: buckets span the largest scale's size plus
+its lateness (36 hourly buckets for the default 24 h scale with 12 h of lateness, most of
+them empty and absent for a quiet key), and each scale adds two states per detector
+(about 75 numbers for ``seasonal`` with a daily period).
 """
 
 from __future__ import annotations
@@ -12,39 +26,66 @@ from typing import Any
 
 import orjson
 
-__all__ = ["KeyState", "WindowAgg"]
+__all__ = ["Bucket", "KeyState", "ScaleState"]
 
-# Distinct publishers tracked exactly per window; past this the count saturates.
+# Distinct publishers tracked exactly per bucket; past this the count saturates.
 PUBLISHER_CAP = 1_000
 
 
 @dataclass(slots=True)
-class WindowAgg:
+class Bucket:
     count: int = 0
     publishers: list[str] = field(default_factory=list)
     evidence: list[dict[str, Any]] = field(default_factory=list)
     importance: int | None = None
-    """Highest importance among the window's items."""
+    """Highest importance among the bucket's items."""
     copies: int = 0
-    """Near-duplicates of the window's reports, counted once (see ``KeyState.stories``)."""
+    """Near-duplicates of the bucket's reports, counted once (see ``KeyState.stories``)."""
+    latest: dict[str, Any] | None = None
+    """The newest item counted in the bucket."""
 
     def add(
         self, publisher: str | None, importance: int | None, evidence: dict[str, Any], limit: int
     ) -> None:
-        evidence = {**evidence, "outlets": 1}  # hopping windows each keep their own
         self.count += 1
         if importance is not None and (self.importance is None or importance > self.importance):
             self.importance = importance
         if publisher and publisher not in self.publishers and len(self.publishers) < PUBLISHER_CAP:
             self.publishers.append(publisher)
+        if self.latest is None or _order(evidence) > _order(self.latest):
+            self.latest = evidence
         if len(self.evidence) < limit:
             self.evidence.append(evidence)
-        elif evidence["published_at"] < self.evidence[-1]["published_at"]:
+        elif _order(evidence) < _order(self.evidence[-1]):
             # Keep the earliest items: the first reports of a surge are the ones to read.
             self.evidence[-1] = evidence
         else:
             return
-        self.evidence.sort(key=lambda e: (e["published_at"], e["id"]))
+        self.evidence.sort(key=_order)
+
+
+def _order(evidence: dict[str, Any]) -> tuple[str, str]:
+    return evidence["published_at"], evidence["id"]
+
+
+@dataclass(slots=True)
+class ScaleState:
+    judged: float
+    """Start of the newest window judged; windows are first judged in order."""
+    final: float
+    """Start of the newest window learned into the final state; never after ``judged``."""
+    dirty: float | None = None
+    """Start of the oldest judged window a late report revised since the last advance."""
+    crossed: list[list[Any]] = field(default_factory=list)
+    """``[window start, detector]`` of the crossings among windows not yet final."""
+    detectors: dict[str, Any] = field(default_factory=dict)
+    """Per detector: its parameters' fingerprint, provisional and final state."""
+    judged_as: dict[float, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Window start → the observation it was last judged on, until it is learned; not
+    stored, so a restored key reads its buckets again."""
+
+    def to_json(self) -> list[Any]:
+        return [self.judged, self.final, self.dirty, self.crossed, self.detectors]
 
 
 @dataclass(slots=True)
@@ -52,35 +93,40 @@ class KeyState:
     key: str
     signal_id: str
     region: str
-    windows: dict[float, WindowAgg] = field(default_factory=dict)
-    closed_through: float | None = None
-    """Start of the newest closed window; events for it or older windows are late."""
+    buckets: dict[float, Bucket] = field(default_factory=dict)
+    scales: dict[str, ScaleState] = field(default_factory=dict)
+    realert: dict[str, Any] = field(default_factory=dict)
+    """Per detector, its re-alert rule's state: when a new burst may open."""
+    burst: dict[str, Any] | None = None
+    """The key's current burst (see ``streams.detect.bursts``), until it ends."""
     seen: dict[str, float] = field(default_factory=dict)
     """Item id → event time, for ids inside the dedup horizon: the latest 500 delivered."""
     stories: list[list[Any]] = field(default_factory=list)
     """Reports counted within the near-duplicate horizon, oldest first:
-    ``[fingerprint, event time, first item id, outlets seen]``."""
-    detectors: dict[str, Any] = field(default_factory=dict)
-    """Per detector label: its parameters' fingerprint, its state, its re-alert state."""
+    ``[fingerprint, event time, first item id, outlets seen, bucket start]``."""
     last_event: float = 0.0
     watermark: float = float("-inf")
+    due: float | None = field(default=None, compare=False, repr=False)
+    """Event time before which advancing changes nothing but the watermark (not stored:
+    None makes the next advance look)."""
 
     def dumps(self) -> bytes:
         return orjson.dumps(
             {
-                "v": 2,
+                "v": 3,
                 "key": self.key,
                 "signal_id": self.signal_id,
                 "region": self.region,
-                # JSON object keys are strings; window starts are whole seconds in practice.
-                "windows": [
-                    [start, w.count, w.publishers, w.evidence, w.importance, w.copies]
-                    for start, w in sorted(self.windows.items())
+                # JSON object keys are strings; bucket starts are whole seconds in practice.
+                "buckets": [
+                    [start, b.count, b.publishers, b.evidence, b.importance, b.copies, b.latest]
+                    for start, b in sorted(self.buckets.items())
                 ],
-                "closed_through": self.closed_through,
+                "scales": {name: s.to_json() for name, s in self.scales.items()},
+                "realert": self.realert,
+                "burst": self.burst,
                 "seen": self.seen,
                 "stories": self.stories,
-                "detectors": self.detectors,
                 "last_event": self.last_event,
                 "watermark": self.watermark if self.watermark != float("-inf") else None,
             }
@@ -90,23 +136,25 @@ class KeyState:
     def loads(cls, data: bytes) -> KeyState:
         d = orjson.loads(data)
         version = d.get("v")
-        if version == 1:
-            # v1 held a single detector's floats; detectors restart their learning.
-            del d["detector"]
-            d["detectors"] = {}
-            d["windows"] = [[*w, None] for w in d["windows"]]
-            d["stories"] = []
-        elif version != 2:
+        if version in (1, 2):
+            # Earlier versions held one window size's windows and detectors: the counts
+            # carry over as buckets, the detectors start their learning again.
+            d["buckets"] = [
+                [*w[:6], None] if len(w) > 5 else [*w, None, 0, None] for w in d["windows"]
+            ]
+            d.update(scales={}, realert={}, burst=None, stories=d.get("stories", []))
+        elif version != 3:
             raise ValueError(f"unknown key state version {version!r}")
         return cls(
             key=d["key"],
             signal_id=d["signal_id"],
             region=d["region"],
-            windows={s: WindowAgg(*rest) for s, *rest in d["windows"]},
-            closed_through=d["closed_through"],
+            buckets={s: Bucket(*rest) for s, *rest in d["buckets"]},
+            scales={name: ScaleState(*s) for name, s in d["scales"].items()},
+            realert=d["realert"],
+            burst=d["burst"],
             seen=d["seen"],
             stories=d["stories"],
-            detectors=d["detectors"],
             last_event=d["last_event"],
             watermark=float("-inf") if d["watermark"] is None else d["watermark"],
         )

@@ -4,18 +4,35 @@ Closing a window runs every detector of the key's signal on it; a decision to al
 through that detector's re-alert rule, and what passes becomes an alert. The worker, the
 offline runner and ``watchfloor backtest`` all close windows through ``DetectorSuite``,
 so a backtest reproduces the worker's decisions exactly.
+
+The worker judges each window of a time scale twice over (``streams.detect.scales``):
+``judge`` decides on it as soon as it closes, on a *provisional* state that has seen
+every judged window; ``learn`` folds it into the *final* state once no late report can
+change it. A revised window rebuilds the provisional state from the final one
+(``rebuild``) and judges the windows since again, so a baseline never counts a window
+twice. Count series (``watchfloor backtest --nab``) have no late data and use ``close``.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from streams.detect.detectors import Decision, DetectorBase, Observation
 
-__all__ = ["DetectorSuite", "Fired"]
+__all__ = ["DetectorSuite", "Fired", "Judged"]
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """A detector's decision to alert on one window of a time scale."""
+
+    detector: DetectorBase
+    obs: Observation
+    decision: Decision
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +86,61 @@ class DetectorSuite:
         """Whether an empty window could alert for this key (see ``waits_on_silence``)."""
         return any(det.waits_on_silence(entry["s"]) for det, entry in self._entries(states))
 
-    def _entries(self, states: dict[str, Any]) -> list[tuple[DetectorBase, dict[str, Any]]]:
+    def initial_scale(self) -> dict[str, Any]:
+        """Per detector, the provisional and final states of one time scale of a key."""
+        return {d.label: self._fresh_scale(d) for d in self.detectors}
+
+    def judge(self, states: dict[str, Any], obs: Observation) -> list[Judged]:
+        """Decide on a window as it closes (or is revised), on the provisional state."""
+        out = []
+        for det, entry in self._entries(states, self._fresh_scale):
+            decision = det.observe(entry["s"], obs)
+            if decision.alert:
+                out.append(Judged(det, obs, decision))
+        return out
+
+    def judge_empty(
+        self, states: dict[str, Any], start: float, step: float, windows: int
+    ) -> list[Judged]:
+        out = []
+        if windows > 0:
+            for det, entry in self._entries(states, self._fresh_scale):
+                for obs, decision in det.observe_empty(entry["s"], start, step, windows):
+                    out.append(Judged(det, obs, decision))
+        out.sort(key=lambda j: j.obs.start)
+        return out
+
+    def learn(self, states: dict[str, Any], obs: Observation) -> None:
+        """Fold a final window into the final state."""
+        for det, entry in self._entries(states, self._fresh_scale):
+            det.observe(entry["f"], obs)
+
+    def learn_empty(self, states: dict[str, Any], start: float, step: float, windows: int) -> None:
+        """Fold ``windows`` final empty windows from ``start`` into the final state."""
+        if windows > 0:
+            for det, entry in self._entries(states, self._fresh_scale):
+                det.observe_empty(entry["f"], start, step, windows)
+
+    def rebuild(self, states: dict[str, Any]) -> None:
+        """Provisional states back to the final ones, to judge revised windows again."""
+        for _, entry in self._entries(states, self._fresh_scale):
+            entry["s"] = copy.deepcopy(entry["f"])
+
+    def reset(self, states: dict[str, Any], *, provisional: bool) -> None:
+        """Detectors learn afresh (after a gap longer than keys live): the provisional
+        states while judging, the final ones while learning."""
+        which = "s" if provisional else "f"
+        for det, entry in self._entries(states, self._fresh_scale):
+            entry[which] = det.initial()
+
+    def permit(self, realert: dict[str, Any], det: DetectorBase, at: float) -> bool:
+        """Whether ``det``'s re-alert rule lets a new burst of the key open at ``at``."""
+        return det.realert.permit(realert.setdefault(det.label, {}), at)
+
+    def _entries(
+        self, states: dict[str, Any], fresh: Callable[[DetectorBase], dict[str, Any]] | None = None
+    ) -> list[tuple[DetectorBase, dict[str, Any]]]:
+        fresh = fresh or self._fresh
         if len(states) != len(self._plan):
             for label in set(states) - set(self._prints):
                 del states[label]
@@ -77,7 +148,7 @@ class DetectorSuite:
         for det, label, fingerprint in self._plan:
             entry = states.get(label)
             if entry is None or entry["p"] != fingerprint:
-                entry = states[label] = self._fresh(det)
+                entry = states[label] = fresh(det)
             out.append((det, entry))
         return out
 
@@ -89,6 +160,9 @@ class DetectorSuite:
 
     def _fresh(self, det: DetectorBase) -> dict[str, Any]:
         return {"p": self._prints[det.label], "s": det.initial(), "r": {}}
+
+    def _fresh_scale(self, det: DetectorBase) -> dict[str, Any]:
+        return {"p": self._prints[det.label], "s": det.initial(), "f": det.initial()}
 
 
 def _fingerprint(det: DetectorBase) -> str:

@@ -218,7 +218,14 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
             for alert in result.alerts:
                 log.info(
                     "alert",
-                    extra={"alert_id": alert.alert_id, "key": alert.key, "count": alert.count},
+                    extra={
+                        "alert_id": alert.alert_id,
+                        "burst_id": alert.burst_id,
+                        "update": alert.update,
+                        "key": alert.key,
+                        "scale": alert.scale,
+                        "count": alert.count,
+                    },
                 )
                 # The key's partition, in the transaction of its signals partition.
                 partition = open_keys.partition_of(alert.key.encode())
@@ -241,6 +248,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         for hit, outcome in result.outcomes:
             _count(metrics, hit, outcome, now)
         metrics.alerts_suppressed.inc(result.suppressed)
+        metrics.crossings_merged.inc(result.merged)
+        metrics.windows_revised.inc(result.revised)
         for alert in result.alerts:
             metrics.alerts_emitted.labels(alert.signal_id, alert.severity).inc()
         metrics.active_keys.set(len(state))

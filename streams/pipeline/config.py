@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from streams.detect.engine import DetectConfig
+from collections.abc import Sequence
+
+from streams.detect.detectors import DetectorBase
+from streams.detect.engine import DetectConfig, SignalPlan
+from streams.detect.scales import ScaleSpec, bucket_of, scales_from
 from streams.detect.suite import DetectorSuite
-from streams.detect.windows import WindowSpec
 from streams.settings import Settings
 from streams.signals.watchlist import Watchlist
 
@@ -12,12 +15,24 @@ __all__ = ["detect_config"]
 
 
 def detect_config(settings: Settings, watchlist: Watchlist) -> DetectConfig:
-    size = settings.window_size
+    def plan(
+        detectors: Sequence[DetectorBase], specs: Sequence[ScaleSpec], weight: float = 1.0
+    ) -> SignalPlan:
+        scales = scales_from(specs, settings.window_grace)
+        return SignalPlan(
+            suite=DetectorSuite(detectors, scales[0].size),
+            scales=scales,
+            bucket=bucket_of(scales),
+            weight=weight,
+            burst_quiet=watchlist.burst_quiet,
+        )
+
     return DetectConfig(
-        window=WindowSpec(size, settings.window_step, settings.window_grace),
-        suites={s.id: DetectorSuite(watchlist.detectors_of(s), size) for s in watchlist.signals},
-        default=DetectorSuite(watchlist.detectors, size),
-        weights={s.id: s.weight for s in watchlist.signals},
+        plans={
+            s.id: plan(watchlist.detectors_of(s), watchlist.scales_of(s), s.weight)
+            for s in watchlist.signals
+        },
+        default=plan(watchlist.detectors, watchlist.scales),
         dedup_horizon=settings.dedup_horizon,
         near_duplicate_horizon=settings.near_duplicate_horizon,
         near_duplicate_similarity=settings.near_duplicate_similarity,

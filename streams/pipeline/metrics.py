@@ -78,7 +78,18 @@ class Metrics:
         )
         self.alerts_suppressed = Counter(
             "watchfloor_alerts_suppressed",
-            "Alert decisions held back by a detector's re-alert rule.",
+            "Crossings that would have opened a burst, held back by a detector's re-alert rule.",
+            registry=registry,
+        )
+        self.crossings_merged = Counter(
+            "watchfloor_crossings_merged",
+            "Crossings merged into a key's open burst without an alert of their own.",
+            registry=registry,
+        )
+        self.windows_revised = Counter(
+            "watchfloor_windows_revised",
+            "Times a key's judged windows of one time scale were judged again because "
+            "late reports revised them.",
             registry=registry,
         )
         self.http_requests = Counter(

@@ -26,7 +26,8 @@ from pydantic import (
 )
 
 from streams.detect.detectors import DetectorBase, DetectorSpec, Seasonal
-from streams.detect.realert import Realert
+from streams.detect.realert import Duration, Realert
+from streams.detect.scales import DEFAULT_SCALES, ScaleSpec
 from streams.signals.text import slug, tokens
 
 __all__ = [
@@ -123,6 +124,11 @@ class Signal(BaseModel):
         min_length=1,
         description="Detectors for this signal's keys; unset: the watchlist's detectors.",
     )
+    scales: list[ScaleSpec] | None = Field(
+        default=None,
+        min_length=1,
+        description="Window sizes this signal is judged at; unset: the watchlist's scales.",
+    )
 
     @field_validator("detectors")
     @classmethod
@@ -149,6 +155,17 @@ class Watchlist(BaseModel):
         min_length=1,
         description="Detectors of every signal that names none of its own.",
     )
+    scales: list[ScaleSpec] = Field(
+        default_factory=lambda: list(DEFAULT_SCALES),
+        min_length=1,
+        description="Window sizes every signal that names none of its own is judged at, "
+        "each by every detector of the signal: by default 1h, 6h and 1d.",
+    )
+    burst_quiet: Duration = Field(
+        default=6 * 3600.0,
+        description="A key's burst ends once none of its windows has crossed for this "
+        "long; the next crossing opens a new burst.",
+    )
 
     @field_validator("detectors")
     @classmethod
@@ -158,6 +175,9 @@ class Watchlist(BaseModel):
 
     def detectors_of(self, signal: Signal) -> list[DetectorBase]:
         return list(signal.detectors if signal.detectors is not None else self.detectors)
+
+    def scales_of(self, signal: Signal) -> list[ScaleSpec]:
+        return list(signal.scales if signal.scales is not None else self.scales)
 
     @field_validator("signals")
     @classmethod

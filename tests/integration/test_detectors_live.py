@@ -28,6 +28,8 @@ def watchlist_file(tmp_path: Path) -> Path:
     for signal in data["signals"]:
         if signal["id"] == BURST_SIGNAL:
             signal["detectors"] = [{"kind": "threshold", "count": 5, "realert": {"cooldown": "6h"}}]
+            # A fixed count means little at every window size: judge hours only.
+            signal["scales"] = [{"size": "1h"}]
         if signal["id"] == NEW_SIGNAL:
             signal["detectors"] = [{"kind": "new_term"}]
     path = tmp_path / "watchlist.yaml"
@@ -61,7 +63,8 @@ def test_each_signal_alerts_through_its_own_detector(
     run_pipeline(settings, worker_factory, lines, len(expected.alerts))
     got = [json.loads(v) for _, v in read_topic(settings, settings.topic_alerts)]
     assert sorted(a["alert_id"] for a in got) == sorted(a.alert_id for a in expected.alerts)
-    by_signal = {a["signal_id"]: a for a in got}
+    # Each signal's burst: its first alert (the scales after it send updates).
+    by_signal = {a["signal_id"]: a for a in got if a["update"] == "opened"}
     burst, new = by_signal[BURST_SIGNAL], by_signal[NEW_SIGNAL]
     assert burst["detector"] == {
         "name": "threshold",
@@ -69,6 +72,8 @@ def test_each_signal_alerts_through_its_own_detector(
         "params": {"count": 5, "windows": 1, "realert_cooldown": 21600.0, "realert_backoff": 1.0},
     }
     assert burst["count"] >= 5 and burst["window_start"].startswith("2026-06-04T10:00")
+    assert burst["scale"] == "1h"
+    assert {a["burst_id"] for a in got if a["signal_id"] == BURST_SIGNAL} == {burst["alert_id"]}
     assert new["detector"]["kind"] == "new_term" and new["key"] == f"{NEW_SIGNAL}|baltics"
     version = load_watchlist(settings.watchlist).version
     assert {a["watchlist_version"] for a in got} == {version}

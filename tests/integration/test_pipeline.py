@@ -92,9 +92,14 @@ def test_sample_feed_alerts_the_surge_and_accounts_for_every_record(
         jsonschema.validate(alert, alert_schema)
     assert sorted(a["alert_id"] for a in got) == sorted(a.alert_id for a in expected.alerts)
     surge_start, surge_end = DEFAULT_SURGE.start.timestamp(), DEFAULT_SURGE.end.timestamp()
+    assert len({a["burst_id"] for a in got}) == 1  # one surge, one burst with updates
     for alert in got:
         assert alert["signal_id"] == "belarus-men-crossing-eu"
-        assert surge_start <= datetime.fromisoformat(alert["window_start"]).timestamp() < surge_end
+        start = datetime.fromisoformat(alert["window_start"]).timestamp()
+        end = datetime.fromisoformat(alert["window_end"]).timestamp()
+        assert start < surge_end and end > surge_start  # the window overlaps the surge
+        if alert["update"] == "opened":
+            assert surge_start <= start < surge_end
         assert alert["evidence"] and all(e["url"] and e["title"] for e in alert["evidence"])
         assert alert["count"] >= 5 and alert["publishers"] >= 3
 

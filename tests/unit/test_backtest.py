@@ -159,6 +159,8 @@ def test_a_source_falling_silent_alerts_for_that_publisher() -> None:
                 {
                     "id": "outlet-alive",
                     "key_by": "publisher",
+                    # A feed's liveness is an hourly matter: one scale.
+                    "scales": [{"size": "1h"}],
                     "detectors": [
                         {"kind": "flatline", "windows": 6, "realert": {"cooldown": "1d"}}
                     ],

@@ -3,16 +3,17 @@ from datetime import UTC, datetime
 import pytest
 
 from streams.detect.detectors import DetectorBase, Flatline, Significance, Threshold
-from streams.detect.engine import DetectConfig, Detection, HitOutcome, alert_id
+from streams.detect.engine import DetectConfig, Detection, HitOutcome, SignalPlan, alert_id
 from streams.detect.realert import Realert
+from streams.detect.scales import ScaleSpec, bucket_of, scales_from
 from streams.detect.state import KeyState
 from streams.detect.suite import DetectorSuite
-from streams.detect.windows import WindowSpec
 from streams.models import SignalHit
 
 H = 3600.0
 T0 = 1_780_000_000.0 // H * H  # an hour boundary in 2026
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
+HOURLY = (ScaleSpec(size=H),)
 
 
 def hit(item: str, ts: float, publisher: str = "p1", key: str = "s|r") -> SignalHit:
@@ -35,18 +36,27 @@ def hit(item: str, ts: float, publisher: str = "p1", key: str = "s|r") -> Signal
 
 def engine(warmup: int = 0, **kw: float) -> Detection:
     det = Significance(half_life=24, threshold=3, beta=1, min_count=3, warmup=warmup)
-    return detection(WindowSpec(H, H, grace=900), {"s": [det]}, **kw)
+    return detection({"s": [det]}, **kw)
 
 
 def detection(
-    spec: WindowSpec, per_signal: dict[str, list[DetectorBase]], **kw: float
+    per_signal: dict[str, list[DetectorBase]],
+    scales: tuple[ScaleSpec, ...] = HOURLY,
+    grace: float = 900.0,
+    quiet: float = 6 * H,
+    lateness: float | None = None,
+    **kw: float,
 ) -> Detection:
-    suites = {sid: DetectorSuite(dets, spec.size) for sid, dets in per_signal.items()}
-    return Detection(
-        DetectConfig(
-            window=spec, suites=suites, default=DetectorSuite([Significance()], spec.size), **kw
-        )
-    )
+    if lateness is not None:
+        scales = tuple(s.model_copy(update={"lateness": lateness}) for s in scales)
+    built = scales_from(scales, grace)
+
+    def plan(dets: list[DetectorBase]) -> SignalPlan:
+        suite = DetectorSuite(dets, built[0].size)
+        return SignalPlan(suite, built, bucket_of(built), burst_quiet=quiet)
+
+    plans = {sid: plan(dets) for sid, dets in per_signal.items()}
+    return Detection(DetectConfig(plans=plans, default=plan([Significance()]), **kw))  # type: ignore[arg-type]
 
 
 def closed(d: Detection, state: KeyState, mark: float) -> list:
@@ -54,13 +64,14 @@ def closed(d: Detection, state: KeyState, mark: float) -> list:
 
 
 def feed(d: Detection, state: KeyState, hits: list[SignalHit]) -> tuple[list[HitOutcome], list]:
-    """Event-at-a-time: watermark = max published_at so far; advance after each hit."""
+    """Event-at-a-time: watermark = max published_at so far; advance, then add each hit."""
     outcomes, alerts = [], []
     mark = float("-inf")
     for h in hits:
         mark = max(mark, h.published_at.timestamp())
-        outcomes.append(d.add(state, h, mark))
         alerts += closed(d, state, mark)
+        outcomes.append(d.add(state, h, mark))
+    alerts += closed(d, state, mark)
     return outcomes, alerts
 
 
@@ -70,7 +81,11 @@ def test_burst_alerts_once_with_evidence_and_stable_id() -> None:
     burst = [hit(f"b{i}", T0 + 60 * i, publisher=f"p{i % 3}") for i in range(5)]
     _, alerts = feed(d, state, [*burst, hit("later", T0 + 2 * H)])
     [alert] = alerts
-    assert alert.count == 5 and alert.publishers == 3
+    assert (alert.update, alert.burst_id, alert.scale) == ("opened", alert.alert_id, "1h")
+    assert alert.count == 5 and alert.publishers == 3 and alert.counts == {"1h": 5}
+    assert alert.first_report is not None and alert.first_report.id == "b0"
+    assert alert.latest_report is not None and alert.latest_report.id == "b4"
+    assert not alert.late
     assert alert.window_start == datetime.fromtimestamp(T0, UTC)
     assert alert.window_end == datetime.fromtimestamp(T0 + H, UTC)
     assert [e.id for e in alert.evidence] == [f"b{i}" for i in range(5)]
@@ -86,6 +101,7 @@ def test_window_waits_for_grace_then_closes_exactly_once() -> None:
     d = engine()
     state = d.new_state(hit("x", T0))
     for i in range(4):
+        closed(d, state, T0 + i)
         d.add(state, hit(f"b{i}", T0 + i), T0 + i)
     assert closed(d, state, T0 + H + 899) == []
     assert len(closed(d, state, T0 + H + 900)) == 1
@@ -94,7 +110,7 @@ def test_window_waits_for_grace_then_closes_exactly_once() -> None:
 
 
 def test_out_of_order_within_grace_counts_and_late_after_grace_does_not() -> None:
-    d = engine()
+    d = engine(lateness=0)
     state = d.new_state(hit("x", T0))
     hits = [
         hit("a", T0 + 100),
@@ -105,7 +121,7 @@ def test_out_of_order_within_grace_counts_and_late_after_grace_does_not() -> Non
     ]
     outcomes, _ = feed(d, state, hits)
     assert outcomes == [HitOutcome.COUNTED] * 4 + [HitOutcome.LATE]
-    assert state.closed_through == T0
+    assert state.scales["1h"].judged == T0
 
 
 def test_duplicate_item_ids_count_once_within_horizon() -> None:
@@ -121,9 +137,12 @@ def test_empty_windows_feed_the_baseline() -> None:
     d = engine()
     state = d.new_state(hit("x", T0))
     feed(d, state, [hit("a", T0), hit("b", T0 + 10 * H)])
-    # windows T0 .. T0+8H closed: one with a count, eight empty ones
-    assert state.detectors["significance"]["s"]["n"] == 9
-    assert state.closed_through == T0 + 8 * H
+    # windows T0 .. T0+8H judged: one with a count, eight empty ones
+    scale = state.scales["1h"]
+    assert scale.detectors["significance"]["s"]["n"] == 9
+    assert scale.judged == T0 + 8 * H
+    # ... and learned into the final state once no late report can change them (4h)
+    assert scale.final == T0 + 5 * H and scale.detectors["significance"]["f"]["n"] == 6
 
 
 def test_busy_key_does_not_alert_on_ordinary_volume_after_warmup() -> None:
@@ -136,10 +155,12 @@ def test_busy_key_does_not_alert_on_ordinary_volume_after_warmup() -> None:
 
 def test_hopping_windows_count_an_event_in_each_window() -> None:
     det = Significance(warmup=0, min_count=1, threshold=0.1)
-    d = detection(WindowSpec(3 * H, H), {"s": [det]})
+    d = detection({"s": [det]}, scales=(ScaleSpec(size=3 * H, step=H),))
     state = d.new_state(hit("x", T0))
     d.add(state, hit("a", T0 + 2 * H + 1), T0 + 2 * H + 1)
-    assert sorted(state.windows) == [T0, T0 + H, T0 + 2 * H]
+    assert list(state.buckets) == [T0 + 2 * H]  # counted once, read by every window
+    closed(d, state, T0 + 6 * H)
+    assert state.scales["3h"].detectors["significance"]["s"]["n"] == 3
 
 
 def test_state_round_trips_through_bytes() -> None:
@@ -165,10 +186,7 @@ def test_unknown_state_version_is_refused() -> None:
 
 
 def test_each_signal_runs_its_own_detectors() -> None:
-    d = detection(
-        WindowSpec(H, H),
-        {"a": [Threshold(count=2)], "b": [Threshold(count=3, name="three")]},
-    )
+    d = detection({"a": [Threshold(count=2)], "b": [Threshold(count=3, name="three")]})
     got = {}
     for key in ("a|r", "b|r"):
         state = d.new_state(hit("x", T0, key=key))
@@ -182,7 +200,7 @@ def test_each_signal_runs_its_own_detectors() -> None:
 
 
 def test_silence_alerts_through_empty_windows_and_keeps_the_key_advancing() -> None:
-    d = detection(WindowSpec(H, H), {"s": [Flatline(windows=3)]})
+    d = detection({"s": [Flatline(windows=3)]})
     state = d.new_state(hit("x", T0))
     feed(d, state, [hit("a", T0)])
     assert closed(d, state, T0 + 2 * H) == []
@@ -198,24 +216,25 @@ def test_silence_alerts_through_empty_windows_and_keeps_the_key_advancing() -> N
 
 def test_realert_cooldown_holds_back_repeats_and_survives_a_restart() -> None:
     det = Threshold(count=1, realert=Realert(cooldown=3 * H))
-    d = detection(WindowSpec(H, H), {"s": [det]})
+    d = detection({"s": [det]})
     state = d.new_state(hit("x", T0))
     hits = [hit(f"i{h}", T0 + h * H) for h in range(8)]
     alerts = []
-    mark = float("-inf")
     for h in hits:
         mark = h.published_at.timestamp()
+        alerts += closed(d, state, mark)
         d.add(state, h, mark)
-        out = d.advance(state, mark, "v", NOW)
-        alerts += out.alerts
         state = KeyState.loads(state.dumps())  # every batch restores from the changelog
-    starts = [(a.window_start.timestamp() - T0) / H for a in alerts]
-    # window 0 ends at 1H: quiet until 4H, so window 3 (ends 4H) is the next to alert
-    assert starts == [0, 3, 6]
+    alerts += closed(d, state, T0 + 9 * H)
+    got = [((a.window_start.timestamp() - T0) / H, a.update) for a in alerts]
+    # One burst; window 0 ends at 1H: quiet until 4H, so window 3 (ends 4H) is the first
+    # reminder the rule lets out, then window 6.
+    assert got == [(0, "opened"), (3, "repeat"), (6, "repeat")]
+    assert len({a.burst_id for a in alerts}) == 1
 
 
 def test_severity_rises_with_strength_and_many_publishers() -> None:
-    d = detection(WindowSpec(H, H), {"s": [Threshold(count=3)]})
+    d = detection({"s": [Threshold(count=3)]})
     state = d.new_state(hit("x", T0))
     burst = [hit(f"b{i}", T0 + i, publisher=f"p{i}") for i in range(6)]
     _, [alert] = feed(d, state, [*burst, hit("z", T0 + 2 * H)])
@@ -233,7 +252,7 @@ def test_version_one_state_loads_with_fresh_detectors() -> None:
         b'"last_event":0.0,"watermark":null}'
     )
     state = KeyState.loads(v1)
-    assert state.detectors == {} and state.windows[0.0].importance is None
+    assert state.scales == {} and state.buckets[0.0].count == 2
 
 
 def copy(h: SignalHit, item: str, publisher: str, ts: float) -> SignalHit:
@@ -258,7 +277,7 @@ def test_copies_of_one_report_count_once_and_list_their_outlets() -> None:
     other = hit("other", T0 + 200, publisher="Local").model_copy(update={"fingerprint": FP_B})
     outcomes, _ = feed(d, state, [first, *copies, other])
     assert outcomes == [HitOutcome.COUNTED, *[HitOutcome.SYNDICATED] * 5, HitOutcome.COUNTED]
-    window = state.windows[T0]
+    window = state.buckets[T0]
     assert (window.count, window.copies, window.publishers) == (2, 5, ["Wire", "Local"])
     assert {e["id"]: e["outlets"] for e in window.evidence} == {"story": 6, "other": 1}
 
@@ -287,7 +306,7 @@ def test_copies_are_counted_even_when_the_report_is_not_among_the_kept_evidence(
     late_copy = copy(reports[2], "copy-of-r2", "Elsewhere", T0 + 300)
     outcomes, _ = feed(d, state, [*reports, late_copy])
     assert outcomes[-1] is HitOutcome.SYNDICATED
-    assert state.windows[T0].copies == 1 and [e["id"] for e in state.windows[T0].evidence] == ["r0"]
+    assert state.buckets[T0].copies == 1 and [e["id"] for e in state.buckets[T0].evidence] == ["r0"]
 
 
 def test_a_flood_of_distinct_long_ids_on_one_key_keeps_its_entry_small() -> None:
@@ -311,9 +330,10 @@ def test_a_flood_of_distinct_long_ids_on_one_key_keeps_its_entry_small() -> None
 def test_a_gap_longer_than_a_key_lives_idle_restarts_it_instead_of_stepping_through() -> None:
     from streams.detect.detectors import Seasonal
 
-    d = detection(WindowSpec(H, H), {"s": [Seasonal()]}, idle_ttl=30 * 86400)
+    d = detection({"s": [Seasonal()]}, idle_ttl=30 * 86400)
     state = d.new_state(hit("ancient", 0.0))
     d.add(state, hit("ancient", 0.0), 0.0)  # a mis-dated first item: 1970
     closed(d, state, T0 + 2 * H)  # then the present: 56 years of hourly windows later
     # Not one of those ~490,000 empty windows was observed: the detector starts afresh.
-    assert state.closed_through == T0 + H and state.detectors["seasonal"]["s"]["n"] == 0
+    scale = state.scales["1h"]
+    assert scale.judged == T0 and scale.detectors["seasonal"]["s"]["n"] == 0
