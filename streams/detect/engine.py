@@ -158,7 +158,8 @@ class Detection:
             st = state.scales.get(sc.name)
             if st is None:
                 continue
-            first = max(sc.oldest_start(ts), st.final + sc.step)
+            # Windows final by the watermark are never revised, learned or not.
+            first = max(sc.oldest_start(ts), max(st.final, sc.last_final(watermark)) + sc.step)
             if first <= st.judged:  # a window already judged holds the hit: revise it
                 st.dirty = first if st.dirty is None else min(st.dirty, first)
         _remember(state, hit.item_id, ts)
@@ -233,7 +234,8 @@ class Detection:
 
     @staticmethod
     def _due(state: KeyState, plan: SignalPlan) -> float:
-        """The least watermark at which a window of some scale is judged or made final."""
+        """The least watermark at which a window of some scale is judged. Windows are made
+        final at these moments too: what they learn is stored, so waiting costs nothing."""
         due = math.inf
         for sc in plan.scales:
             st = state.scales.get(sc.name)
@@ -241,11 +243,7 @@ class Detection:
                 if state.buckets:
                     due = min(due, sc.oldest_start(min(state.buckets)) + sc.size + sc.grace)
                 continue
-            due = min(
-                due,
-                st.judged + sc.step + sc.size + sc.grace,
-                st.final + sc.step + sc.size + sc.lateness,
-            )
+            due = min(due, st.judged + sc.step + sc.size + sc.grace)
         return due
 
     def _advance_scale(
@@ -258,11 +256,17 @@ class Detection:
             return found
         if st.dirty is not None:
             dirty, st.dirty = st.dirty, None
-            # The provisional state is the final one plus every judged window: rebuild it
-            # with the revised counts, and judge the revised windows and those after again.
+            # The provisional state is the final one plus every judged window: rebuild it,
+            # replay the windows before the revised one as they were judged, and judge the
+            # revised window and those after it again on their buckets.
             suite.rebuild(st.detectors)
-            for judged in self._judge(state, plan, sc, st, st.final + sc.step, st.judged):
-                if judged.obs.start >= dirty and self._new_crossing(st, judged):
+            for start, obs, empty in _stored(st, sc, st.final + sc.step, dirty - sc.step):
+                if obs is not None:
+                    suite.judge(st.detectors, obs)
+                else:
+                    self._judge_empty(plan, sc, st, start, empty)
+            for judged in self._judge(state, plan, sc, st, dirty, st.judged):
+                if self._new_crossing(st, judged):
                     late_by = mark - (judged.obs.start + sc.size + sc.grace)
                     found.append(_Found(sc, judged, max(late_by, 0.0)))
             out.revised += 1
@@ -271,7 +275,7 @@ class Detection:
             if obs is None:
                 decided = suite.judge_empty(st.detectors, last, sc.step, 1)
             else:
-                st.judged_as[last] = obs  # learned as judged unless a revision comes
+                st.judged_as[last] = obs
                 decided = suite.judge(st.detectors, obs)
             found += [_Found(sc, j, 0.0) for j in decided if self._new_crossing(st, j)]
             st.judged = last
@@ -282,14 +286,14 @@ class Detection:
             st.judged = last
         final = min(sc.last_final(mark), st.judged)
         if final > st.final:
-            if final == st.final + sc.step:  # the usual step: one window, read once
-                obs = st.judged_as.pop(final, None) or self._window_at(state, plan, sc, final)
+            for start, obs, empty in _stored(st, sc, st.final + sc.step, final):
                 if obs is not None:
+                    del st.judged_as[start]
                     suite.learn(st.detectors, obs)
+                elif empty * sc.step > self.config.idle_ttl:
+                    suite.reset(st.detectors, provisional=False)
                 else:
-                    suite.learn_empty(st.detectors, final, sc.step, 1)
-            else:
-                self._learn(state, plan, sc, st, st.final + sc.step, final)
+                    suite.learn_empty(st.detectors, start, sc.step, empty)
             st.final = final
             if st.crossed:
                 st.crossed = [c for c in st.crossed if c[0] > final]
@@ -298,49 +302,34 @@ class Detection:
     def _judge(
         self, state: KeyState, plan: SignalPlan, sc: Scale, st: ScaleState, lo: float, hi: float
     ) -> Iterator[Judged]:
-        """Judge the windows starting in ``[lo, hi]`` in order, on the provisional state."""
+        """Judge the windows starting in ``[lo, hi]`` in order, on the provisional state,
+        keeping what each window with items was judged on."""
         for start, obs, empty in self._windows(state, plan, sc, lo, hi):
             if obs is not None:
-                st.judged_as[start] = obs  # learned as judged unless a revision comes
+                st.judged_as[start] = obs
                 yield from plan.suite.judge(st.detectors, obs)
-            elif empty * sc.step > self.config.idle_ttl:
-                # Longer than a key's state lives idle: start afresh, as if it had expired,
-                # rather than step through (say) centuries after one mis-dated first item.
-                plan.suite.reset(st.detectors, provisional=True)
             else:
-                yield from plan.suite.judge_empty(st.detectors, start, sc.step, empty)
+                yield from self._judge_empty(plan, sc, st, start, empty)
 
-    def _learn(
-        self, state: KeyState, plan: SignalPlan, sc: Scale, st: ScaleState, lo: float, hi: float
-    ) -> None:
-        for start, obs, empty in self._windows(state, plan, sc, lo, hi, st.judged_as):
-            if obs is not None:
-                plan.suite.learn(st.detectors, obs)
-            elif empty * sc.step > self.config.idle_ttl:
-                plan.suite.reset(st.detectors, provisional=False)
-            else:
-                plan.suite.learn_empty(st.detectors, start, sc.step, empty)
+    def _judge_empty(
+        self, plan: SignalPlan, sc: Scale, st: ScaleState, start: float, empty: int
+    ) -> list[Judged]:
+        if empty * sc.step > self.config.idle_ttl:
+            # Longer than a key's state lives idle: start afresh, as if it had expired,
+            # rather than step through (say) centuries after one mis-dated first item.
+            plan.suite.reset(st.detectors, provisional=True)
+            return []
+        return plan.suite.judge_empty(st.detectors, start, sc.step, empty)
 
     def _windows(
-        self,
-        state: KeyState,
-        plan: SignalPlan,
-        sc: Scale,
-        lo: float,
-        hi: float,
-        judged_as: dict[float, Observation] | None = None,
+        self, state: KeyState, plan: SignalPlan, sc: Scale, lo: float, hi: float
     ) -> Iterator[tuple[float, Observation | None, int]]:
-        """The windows starting in ``[lo, hi]``: each with items as an observation, each run
-        of empty ones as its first start and length. ``judged_as``: observations already
-        made of these windows, taken (popped) instead of reading the buckets again."""
+        """The windows starting in ``[lo, hi]``, read from the buckets: each with items as
+        an observation, each run of empty ones as its first start and length."""
         n = round((hi - lo) / sc.step) + 1
         if n <= 0:
             return
-        buckets, per = state.buckets, round(sc.size / plan.bucket)
-        known = judged_as or {}
-        if n * per > 4 * len(buckets) + 256:
-            for start in [s for s in known if lo <= s <= hi]:
-                del known[start]
+        if n * round(sc.size / plan.bucket) > 4 * len(state.buckets) + 256:
             yield from self._sparse_windows(state, sc, lo, hi)
             return
         # Few windows (the usual case: the watermark moved by a bucket or so): look up
@@ -348,7 +337,7 @@ class Detection:
         run_start, run = lo, 0
         for i in range(n):
             start = lo + i * sc.step
-            obs = known.pop(start, None) or self._window_at(state, plan, sc, start)
+            obs = self._window_at(state, plan, sc, start)
             if obs is not None:
                 if run:
                     yield run_start, None, run
@@ -532,6 +521,21 @@ class Detection:
     def expired(self, state: KeyState) -> bool:
         """An idle key whose windows are all final: its state may be dropped."""
         return not state.buckets and state.watermark - state.last_event > self.config.idle_ttl
+
+
+def _stored(
+    st: ScaleState, sc: Scale, lo: float, hi: float
+) -> Iterator[tuple[float, Observation | None, int]]:
+    """The judged windows starting in ``[lo, hi]`` as they were judged: windows without a
+    kept observation had no items."""
+    cursor = lo
+    for start in sorted(s for s in st.judged_as if lo <= s <= hi):
+        if start > cursor:
+            yield cursor, None, round((start - cursor) / sc.step)
+        yield start, st.judged_as[start], 0
+        cursor = start + sc.step
+    if hi >= cursor:
+        yield cursor, None, round((hi - cursor) / sc.step) + 1
 
 
 def _observation(parts: list[Bucket], start: float, step: float) -> Observation:

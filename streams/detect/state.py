@@ -26,6 +26,8 @@ from typing import Any
 
 import orjson
 
+from streams.detect.detectors.base import Observation
+
 __all__ = ["Bucket", "KeyState", "ScaleState"]
 
 # Distinct publishers tracked exactly per bucket; past this the count saturates.
@@ -80,12 +82,22 @@ class ScaleState:
     """``[window start, detector]`` of the crossings among windows not yet final."""
     detectors: dict[str, Any] = field(default_factory=dict)
     """Per detector: its parameters' fingerprint, provisional and final state."""
-    judged_as: dict[float, Any] = field(default_factory=dict, compare=False, repr=False)
-    """Window start → the observation it was last judged on, until it is learned; not
-    stored, so a restored key reads its buckets again."""
+    judged_as: dict[float, Observation] = field(default_factory=dict)
+    """Window start → the observation each window with items was last judged on, until it
+    is final: the baseline learns exactly that, whatever the buckets hold by then."""
 
     def to_json(self) -> list[Any]:
-        return [self.judged, self.final, self.dirty, self.crossed, self.detectors]
+        judged_as = [
+            [o.start, o.step, o.count, o.publishers, o.importance] for o in self.judged_as.values()
+        ]
+        return [self.judged, self.final, self.dirty, self.crossed, self.detectors, judged_as]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> ScaleState:
+        judged, final, dirty, crossed, detectors, judged_as = data
+        return cls(
+            judged, final, dirty, crossed, detectors, {o[0]: Observation(*o) for o in judged_as}
+        )
 
 
 @dataclass(slots=True)
@@ -150,7 +162,7 @@ class KeyState:
             signal_id=d["signal_id"],
             region=d["region"],
             buckets={s: Bucket(*rest) for s, *rest in d["buckets"]},
-            scales={name: ScaleState(*s) for name, s in d["scales"].items()},
+            scales={name: ScaleState.from_json(s) for name, s in d["scales"].items()},
             realert=d["realert"],
             burst=d["burst"],
             seen=d["seen"],
