@@ -177,10 +177,12 @@ class Alert(BaseModel):
     """
 
     alert_id: NonEmpty = Field(
-        description="Derived from detector, key and the window that crossed: stable."
+        description="Stable: from the burst and what the alert reports (the scale the "
+        "burst crossed at, the severity it rose to, the reminder's number)."
     )
     burst_id: NonEmpty = Field(
-        description="The alert_id of the burst's first alert: shared by its updates."
+        description="Shared by every alert of one burst: from the key and the end of the "
+        "window whose crossing opened it."
     )
     update: Literal["opened", "scale", "escalation", "repeat"] = Field(
         description="opened: the burst's first alert; scale: the burst crossed the bar at "

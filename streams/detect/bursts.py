@@ -4,7 +4,8 @@ A *crossing* is a detector deciding that a window of some time scale is past its
 The scales of a key share one burst state, like an Alertmanager group:
 
 - a crossing while the key has no open burst opens one, if the detector's re-alert rule
-  lets a new burst out (``realert``); its alert is ``opened`` and its id is the burst's;
+  lets a new burst out (``realert``); its alert is ``opened`` and its id is the burst's,
+  derived from the key and the end of the crossing window;
 - a crossing of the open burst at a scale it has not crossed yet goes out as an update
   (``scale``), and one whose severity is above the burst's so far as ``escalation``;
 - another crossing of the open burst goes out as a reminder (``repeat``) when its

@@ -35,7 +35,15 @@ from streams.detect.suite import DetectorSuite, Judged
 from streams.models import Alert, DetectorInfo, Evidence, ReportRef, SignalHit
 from streams.signals.fingerprint import similarity
 
-__all__ = ["Advanced", "DetectConfig", "Detection", "HitOutcome", "SignalPlan", "alert_id"]
+__all__ = [
+    "Advanced",
+    "DetectConfig",
+    "Detection",
+    "HitOutcome",
+    "SignalPlan",
+    "burst_id",
+    "update_id",
+]
 
 # Reports remembered per key for near-duplicate checks, and outlets per report: bounds.
 # A report is [fingerprint, event time, first item id, outlet hashes, bucket start]:
@@ -106,10 +114,22 @@ class _Found:
     late_by: float
 
 
-def alert_id(detector: str, key: str, start: float, end: float) -> str:
-    """Stable id of the alert for one detector, key and window: replays reproduce it."""
-    text = f"{detector}|{key}|{_iso(start)}|{_iso(end)}"
+def burst_id(key: str, opened: float, quiet: float) -> str:
+    """Stable id of a key's burst: from the key and the period of ``quiet`` seconds (the
+    burst rule's, epoch-aligned) in which the window that opened it ended. Not the scale,
+    the window or the hour: when late reports arrive, a burst can open at another scale or
+    an hour later than in publication order. Two bursts of a key open at least ``quiet``
+    apart, so they rarely share a period."""
+    period = math.floor(opened / quiet) * quiet if quiet > 0 else opened
+    text = f"{key}|{_iso(period)}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def update_id(burst_id: str, update: str, what: str) -> str:
+    """Stable id of one alert of a burst: the scale it crossed at first, the severity it
+    rose to, or the reminder's number. Not the window: which window of a scale
+    crosses first can depend on when late reports arrive, what the burst did does not."""
+    return hashlib.sha256(f"{burst_id}|{update}|{what}".encode()).hexdigest()[:32]
 
 
 class Detection:
@@ -419,7 +439,7 @@ class Detection:
         latest = max((b.latest for b in parts if b.latest), key=_order, default=None)
         level = severity(decision.strength * plan.weight, obs.count, obs.publishers, obs.importance)
         crossing = Crossing(
-            alert_id(det.label, state.key, start, end),
+            burst_id(state.key, end, plan.burst_quiet),
             sc.name,
             start,
             end,
@@ -447,9 +467,19 @@ class Detection:
             return
         assert burst is not None
         copies = sum(b.copies for b in parts)
+        # A burst's first alert at each scale has one id whether it opened the burst or
+        # joined it: late reports can change which scale crosses first, not which do.
+        kind, what = {
+            "opened": ("scale", sc.name),
+            "scale": ("scale", sc.name),
+            "escalation": ("escalation", level),
+            "repeat": ("repeat", str(burst.get("repeats", 0) + 1)),
+        }[update]
+        if update == "repeat":
+            burst["repeats"] = burst.get("repeats", 0) + 1
         out.alerts.append(
             Alert(
-                alert_id=crossing.alert_id,
+                alert_id=update_id(burst["id"], kind, what),
                 burst_id=burst["id"],
                 update=update,
                 signal_id=state.signal_id,

@@ -73,7 +73,7 @@ def test_each_signal_alerts_through_its_own_detector(
     }
     assert burst["count"] >= 5 and burst["window_start"].startswith("2026-06-04T10:00")
     assert burst["scale"] == "1h"
-    assert {a["burst_id"] for a in got if a["signal_id"] == BURST_SIGNAL} == {burst["alert_id"]}
+    assert {a["burst_id"] for a in got if a["signal_id"] == BURST_SIGNAL} == {burst["burst_id"]}
     assert new["detector"]["kind"] == "new_term" and new["key"] == f"{NEW_SIGNAL}|baltics"
     version = load_watchlist(settings.watchlist).version
     assert {a["watchlist_version"] for a in got} == {version}

@@ -3,7 +3,14 @@ from datetime import UTC, datetime
 import pytest
 
 from streams.detect.detectors import DetectorBase, Flatline, Significance, Threshold
-from streams.detect.engine import DetectConfig, Detection, HitOutcome, SignalPlan, alert_id
+from streams.detect.engine import (
+    DetectConfig,
+    Detection,
+    HitOutcome,
+    SignalPlan,
+    burst_id,
+    update_id,
+)
 from streams.detect.realert import Realert
 from streams.detect.scales import ScaleSpec, bucket_of, scales_from
 from streams.detect.state import KeyState
@@ -81,7 +88,11 @@ def test_burst_alerts_once_with_evidence_and_stable_id() -> None:
     burst = [hit(f"b{i}", T0 + 60 * i, publisher=f"p{i % 3}") for i in range(5)]
     _, alerts = feed(d, state, [*burst, hit("later", T0 + 2 * H)])
     [alert] = alerts
-    assert (alert.update, alert.burst_id, alert.scale) == ("opened", alert.alert_id, "1h")
+    assert (alert.update, alert.burst_id, alert.scale) == (
+        "opened",
+        burst_id("s|r", T0 + H, 6 * H),
+        "1h",
+    )
     assert alert.count == 5 and alert.publishers == 3 and alert.counts == {"1h": 5}
     assert alert.first_report is not None and alert.first_report.id == "b0"
     assert alert.latest_report is not None and alert.latest_report.id == "b4"
@@ -89,7 +100,7 @@ def test_burst_alerts_once_with_evidence_and_stable_id() -> None:
     assert alert.window_start == datetime.fromtimestamp(T0, UTC)
     assert alert.window_end == datetime.fromtimestamp(T0 + H, UTC)
     assert [e.id for e in alert.evidence] == [f"b{i}" for i in range(5)]
-    assert alert.alert_id == alert_id("significance", "s|r", T0, T0 + H)
+    assert alert.alert_id == update_id(alert.burst_id, "scale", "1h")
     assert alert.detector.params["min_count"] == 3
     # Replaying the same hits from scratch gives the same alert id.
     state2 = d.new_state(hit("x", T0))
