@@ -88,6 +88,7 @@ class DetectProcessor:
         self.version = watchlist_version
         self.sources = sources
         self.idle_after = idle_after
+        self._decoded: dict[bytes, tuple[bytes, KeyState]] = {}
         self.clocks: dict[int, SourceClock] = {}
         """Per signals partition, its event time, merged over the raw partitions."""
 
@@ -131,8 +132,11 @@ class DetectProcessor:
             if new_mark > mark:
                 advanced.add(partition)
         for partition in advanced:
+            mark = self.clocks[partition].mark
             for key in self.open_keys.in_partition(partition):
-                if key not in touched and (restored := self._load(key)) is not None:
+                if key in touched or self._idle(key, mark):
+                    continue
+                if (restored := self._load(key)) is not None:
                     touched[key] = restored
         for key, ks in touched.items():
             clock = self.clocks.get(self.open_keys.partition_of(key))
@@ -145,11 +149,29 @@ class DetectProcessor:
         for key, ks in result.touched.items():
             if self.detection.expired(ks):
                 self.store.pop(key, None)
+                self._decoded.pop(key, None)
                 self.open_keys.set_open(key, False)
             else:
-                self.store[key] = ks.dumps()
+                self.store[key] = data = ks.dumps()
+                self._decoded[key] = (data, ks)
                 self.open_keys.set_open(key, self.detection.needs_advance(ks))
+
+    def _idle(self, key: bytes, mark: float) -> bool:
+        """Whether ``mark`` changes nothing for ``key`` but its watermark (known only of a
+        key whose decoded state is at hand; the watermark is not worth a write)."""
+        cached = self._decoded.get(key)
+        if cached is None or cached[1].due is None or mark >= cached[1].due:
+            return False
+        return self.store.get(key) is cached[0]
 
     def _load(self, key: bytes) -> KeyState | None:
         data = self.store.get(key)
-        return None if data is None else KeyState.loads(data)
+        if data is None:
+            return None
+        # The state decoded when it was last written, if the table still holds those very
+        # bytes (recovery or another writer would put others). Taken out while a batch may
+        # change it: a batch that fails leaves nothing half-applied behind.
+        cached = self._decoded.pop(key, None)
+        if cached is not None and cached[0] is data:
+            return cached[1]
+        return KeyState.loads(data)

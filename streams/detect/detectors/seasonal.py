@@ -105,6 +105,12 @@ class Seasonal(HourSlots):
     warmup: float = Field(
         default=2.0, ge=0, description="Periods the key must have been observed before it alerts."
     )
+    cold_count: int | None = Field(
+        default=None,
+        ge=1,
+        description="During warmup, a window with at least this many items still alerts "
+        "(ElastAlert's alert_on_new_data): a key with no history that bursts is news.",
+    )
 
     def initial(self) -> dict[str, Any]:
         # n: windows observed; seen: per slot, windows learned from.
@@ -120,6 +126,8 @@ class Seasonal(HourSlots):
         score = tail_score(count, expected, var)
         bound = -math.log10(self.p_value)
         warm = state["n"] * obs.step >= self.warmup * _PERIOD[self.period]
+        if not warm and self.cold_count is not None:
+            warm = count >= self.cold_count
         alert = warm and count >= self.min_count and score >= bound
         seen = state["seen"]
         alpha = ewma.weight(slot_alpha(self.half_life, obs.step), seen[slot])
