@@ -21,6 +21,9 @@ _TINY = 1e-300
 _MAX_ITER = 10_000
 
 
+_POISSON_SIZE = 1e9
+
+
 def log_sf_poisson(k: int, mu: float) -> float:
     """ln P(X >= k) for X ~ Poisson(mu)."""
     if k <= 0:
@@ -39,6 +42,10 @@ def log_sf_negative_binomial(k: int, mu: float, size: float) -> float:
         return 0.0
     if mu <= 0:
         return -math.inf
+    if size >= _POISSON_SIZE * max(mu, 1.0):
+        # Over-dispersion below a billionth of the mean: Poisson to double precision, while
+        # the incomplete beta loses every digit to rounding as size runs towards 1e15.
+        return log_sf_poisson(k, mu)
     return _log_beta_i(float(k), size, mu / (mu + size))
 
 
