@@ -25,6 +25,7 @@ from streams.signals.hits import item_hits
 from streams.signals.matcher import Matcher
 from streams.signals.watchlist import Watchlist, load_watchlist
 from streams.sources.decode import Rejection, decode_item
+from streams.sources.eventtime import EventTime
 
 __all__ = ["OfflineRun", "run_offline"]
 
@@ -68,6 +69,8 @@ def run_offline(
     first: dict[str, float] = {}
     run = OfflineRun()
     watermark = float("-inf")
+    clock = EventTime(settings.watermark_outlets)
+    latest = float("-inf")
     now = datetime.now(UTC)
     for value in values:
         run.received += 1
@@ -79,7 +82,8 @@ def run_offline(
             run.deadlettered[item.reason] += 1
             continue
         run.ingested += 1
-        watermark = max(watermark, item.published_at.timestamp())
+        latest = max(latest, item.published_at.timestamp())
+        watermark = clock.observe(item.publisher, item.published_at.timestamp())
         records: list = [(0, h) for h in item_hits(matcher, item, 0.0, watermark)]
         records.append((0, WatermarkTick(watermark=datetime.fromtimestamp(watermark, UTC))))
         _apply(run, processor, processor.process(records, now), first, config.default.bucket)
@@ -89,7 +93,7 @@ def run_offline(
         longest = max(
             sc.size for plan in (config.default, *config.plans.values()) for sc in plan.scales
         )
-        watermark += longest + settings.window_grace
+        watermark = max(watermark, latest) + longest + settings.window_grace
         tick = WatermarkTick(watermark=datetime.fromtimestamp(watermark, UTC))
         _apply(run, processor, processor.process([(0, tick)], now), first, step)
     if progress is not None:

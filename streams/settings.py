@@ -173,6 +173,13 @@ class Settings(BaseSettings):
         "reached Kafka; items further ahead are dead-lettered as future_timestamp. 0: no "
         "limit.",
     )
+    watermark_outlets: int = Field(
+        default=2,
+        ge=1,
+        description="A raw partition's event time is the highest published_at of its "
+        "Nth most advanced publisher: with 2, one outlet's clock running ahead cannot make "
+        "other reports late; 1: the plain maximum.",
+    )
     idle_partition_timeout: float = Field(
         default=60.0,
         gt=0,

@@ -87,7 +87,9 @@ class Scale:
 
     def newest_start(self, ts: float) -> float:
         """Start of the newest window that holds instant ``ts``."""
-        return math.floor(ts / self.step) * self.step
+        start = math.floor(ts / self.step) * self.step
+        # ts / step can round up across an integer (a tiny negative ts): step back.
+        return start - self.step if start > ts else start
 
     def oldest_start(self, ts: float) -> float:
         """Start of the oldest window that holds instant ``ts``."""

@@ -42,6 +42,7 @@ from streams.signals.hits import item_hits
 from streams.signals.matcher import Matcher
 from streams.signals.watchlist import load_watchlist
 from streams.sources.decode import Rejection, decode_item, describe
+from streams.sources.eventtime import EventTime
 
 __all__ = ["Watchfloor", "create_app"]
 
@@ -153,11 +154,12 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         log.debug("dead-lettered", extra={"reason": rejection.reason, "offset": msg.offset})
         return await deadletter_topic.send(key=msg.key, value=encode(record), force=True)
 
-    async def ingest_batch(events: list[faust.EventT], watermarks: dict[int, float]) -> None:
+    async def ingest_batch(events: list[faust.EventT], watermarks: dict[int, EventTime]) -> None:
         """Decode and validate raw items, match every signal in one pass, emit hits.
 
         ``watermarks`` holds this instance's event time per raw partition: each partition
-        is its own source, so one read ahead of the others cannot make theirs late.
+        is its own source, so one read ahead of the others cannot make theirs late, and
+        within a partition one outlet's clock running ahead cannot either.
         """
         pending = []
         moved: set[int] = set()
@@ -173,8 +175,10 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                 continue
             metrics.items_ingested.inc()
             source = event.message.partition
-            mark = max(watermarks.get(source, float("-inf")), item.published_at.timestamp())
-            watermarks[source] = mark
+            clock = watermarks.get(source)
+            if clock is None:
+                clock = watermarks[source] = EventTime(settings.watermark_outlets)
+            mark = clock.observe(item.publisher, item.published_at.timestamp())
             moved.add(source)
             for hit in item_hits(matcher, item, event.message.timestamp, mark, source):
                 metrics.signal_hits.labels(hit.signal_id).inc()
@@ -183,7 +187,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                 )
         for source in sorted(moved):
             tick = WatermarkTick(
-                watermark=datetime.fromtimestamp(watermarks[source], UTC), source=source
+                watermark=datetime.fromtimestamp(watermarks[source].mark, UTC), source=source
             )
             body = encode(tick)
             for partition in range(settings.partitions):
@@ -258,7 +262,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
 
     @app.agent(raw_topic, name="ingest")
     async def ingest(stream: faust.StreamT[bytes]) -> None:
-        watermarks: dict[int, float] = {}
+        watermarks: dict[int, EventTime] = {}
         async for events in _batches(stream, settings):
             async with _crash_worker_on_error(app, "ingest"):
                 await ingest_batch(list(events), watermarks)

@@ -21,6 +21,7 @@ from streams.signals.hits import item_hits
 from streams.signals.matcher import Matcher
 from streams.signals.watchlist import load_watchlist
 from streams.sources.decode import Rejection, decode_item
+from streams.sources.eventtime import EventTime
 from streams.sources.samplefeed import generate
 
 
@@ -62,16 +63,16 @@ EXPECTED = sorted(a.alert_id for a in run_offline(FEED, SETTINGS).alerts)
 def _per_partition_records(partitions: int) -> list[list[SignalHit | WatermarkTick]]:
     """What ingest sends from each raw partition: hits, then a tick, per item."""
     out: list[list[SignalHit | WatermarkTick]] = [[] for _ in range(partitions)]
-    marks = [float("-inf")] * partitions
+    clocks = [EventTime(SETTINGS.watermark_outlets) for _ in range(partitions)]
     for n, value in enumerate(FEED):
         source = n % partitions
         item = decode_item(value, received_at=time.time(), max_ahead=0)
         if isinstance(item, Rejection):
             continue
-        marks[source] = max(marks[source], item.published_at.timestamp())
-        out[source] += item_hits(MATCHER, item, 0.0, marks[source], source)
+        mark = clocks[source].observe(item.publisher, item.published_at.timestamp())
+        out[source] += item_hits(MATCHER, item, 0.0, mark, source)
         out[source].append(
-            WatermarkTick(watermark=datetime.fromtimestamp(marks[source], UTC), source=source)
+            WatermarkTick(watermark=datetime.fromtimestamp(mark, UTC), source=source)
         )
     return out
 
