@@ -113,7 +113,7 @@ class DetectorSuite:
     def learn(self, states: dict[str, Any], obs: Observation) -> None:
         """Fold a final window into the final state."""
         for det, entry in self._entries(states, self._fresh_scale):
-            det.observe(entry["f"], obs)
+            det.learn(entry["f"], obs)
 
     def learn_empty(self, states: dict[str, Any], start: float, step: float, windows: int) -> None:
         """Fold ``windows`` final empty windows from ``start`` into the final state."""

@@ -94,6 +94,11 @@ class DetectorBase(BaseModel):
         """Decide on one closed window, then fold it into ``state`` (in place)."""
         raise NotImplementedError
 
+    def learn(self, state: dict[str, Any], obs: Observation) -> None:
+        """Fold a window into ``state`` without deciding on it (a final window: its
+        decision was made when it was judged). Override where deciding costs."""
+        self.observe(state, obs)
+
     def observe_empty(
         self, state: dict[str, Any], start: float, step: float, windows: int
     ) -> list[tuple[Observation, Decision]]:

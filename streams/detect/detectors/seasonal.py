@@ -119,8 +119,7 @@ class Seasonal(HourSlots):
 
     def observe(self, state: dict[str, Any], obs: Observation) -> Decision:
         slot = self.slot_of(obs.start)
-        means, variances = state["mean"], state["var"]
-        mean, var = means[slot], variances[slot]
+        mean, var = state["mean"][slot], state["var"][slot]
         count = obs.count
         expected = max(mean, self.floor)
         score = tail_score(count, expected, var)
@@ -129,9 +128,23 @@ class Seasonal(HourSlots):
         if not warm and self.cold_count is not None:
             warm = count >= self.cold_count
         alert = warm and count >= self.min_count and score >= bound
-        seen = state["seen"]
-        alpha = ewma.weight(slot_alpha(self.half_life, obs.step), seen[slot])
-        means[slot], variances[slot] = ewma.update(mean, var, count, alpha)
+        self._fold(state, slot, obs.step, count)
+        return Decision(score, expected, alert, score / bound)
+
+    def learn(self, state: dict[str, Any], obs: Observation) -> None:
+        self._fold(state, self.slot_of(obs.start), obs.step, obs.count)
+
+    def observe_empty(
+        self, state: dict[str, Any], start: float, step: float, windows: int
+    ) -> list[tuple[Observation, Decision]]:
+        # An empty window is below min_count (at least 1): it never alerts, only teaches.
+        for i in range(windows):
+            self._fold(state, self.slot_of(start + i * step), step, 0)
+        return []
+
+    def _fold(self, state: dict[str, Any], slot: int, step: float, count: int) -> None:
+        means, variances, seen = state["mean"], state["var"], state["seen"]
+        alpha = ewma.weight(slot_alpha(self.half_life, step), seen[slot])
+        means[slot], variances[slot] = ewma.update(means[slot], variances[slot], count, alpha)
         seen[slot] += 1
         state["n"] += 1
-        return Decision(score, expected, alert, score / bound)
