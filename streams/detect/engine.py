@@ -306,14 +306,21 @@ class Detection:
             st.judged = last
         final = min(sc.last_final(mark), st.judged)
         if final > st.final:
-            for start, obs, empty in _stored(st, sc, st.final + sc.step, final):
+            if final == st.final + sc.step:  # the usual step: one window made final
+                obs = st.judged_as.pop(final, None)
                 if obs is not None:
-                    del st.judged_as[start]
                     suite.learn(st.detectors, obs)
-                elif empty * sc.step > self.config.idle_ttl:
-                    suite.reset(st.detectors, provisional=False)
                 else:
-                    suite.learn_empty(st.detectors, start, sc.step, empty)
+                    suite.learn_empty(st.detectors, final, sc.step, 1)
+            else:
+                for start, obs, empty in _stored(st, sc, st.final + sc.step, final):
+                    if obs is not None:
+                        del st.judged_as[start]
+                        suite.learn(st.detectors, obs)
+                    elif empty * sc.step > self.config.idle_ttl:
+                        suite.reset(st.detectors, provisional=False)
+                    else:
+                        suite.learn_empty(st.detectors, start, sc.step, empty)
             st.final = final
             if st.crossed:
                 st.crossed = [c for c in st.crossed if c[0] > final]
