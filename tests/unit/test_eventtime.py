@@ -63,6 +63,34 @@ def test_an_outlet_far_behind_the_leader_stops_counting() -> None:
     assert clock.mark == 9 * H
 
 
+@given(st.floats(60.0, 86400.0), st.integers(1, 4))
+def test_one_clock_up_to_a_day_ahead_does_not_move_event_time(ahead: float, honest: int) -> None:
+    clock = EventTime()
+    for minute in range(0, 24 * 60, 10):
+        for n in range(honest):
+            clock.observe(f"honest-{n}", minute * 60.0 + n)
+        clock.observe("wrong-clock", minute * 60.0 + ahead)
+    assert clock.mark == (24 * 60 - 10) * 60.0 + honest - 1  # the most advanced honest one's
+
+
+def test_an_outlet_behind_counts_while_it_publishes() -> None:
+    clock = EventTime(outlets=2, recent=1_000)
+    for hour in range(10):
+        clock.observe("slow", hour * 60.0)
+        clock.observe("alive", hour * H)
+    assert clock.mark == 9 * 60.0  # of two clocks, which one is wrong cannot be told
+
+
+def test_a_clock_jumping_ahead_mid_stream_does_not_retire_the_others() -> None:
+    clock = EventTime()
+    for minute in range(0, 600, 10):
+        jump = 8 * H if minute >= 300 else 0.0
+        clock.observe("a", minute * 60.0)
+        clock.observe("b", minute * 60.0 + 5)
+        clock.observe("wrong-from-5-h", minute * 60.0 + jump)
+    assert clock.mark == 590 * 60.0 + 5
+
+
 def test_a_publisher_that_stops_stops_holding_event_time_back() -> None:
     clock = EventTime(outlets=2, recent=10)
     for hour in range(5):
@@ -80,3 +108,12 @@ def test_publishers_remembered_are_bounded() -> None:
         clock.observe(f"outlet-{n}", float(n))
     assert len(clock._latest) == 100
     assert clock.mark == 998.0
+
+
+@given(items, st.integers(1, 10), st.integers(1, 3))
+def test_memory_is_bounded_by_the_recent_items(feed: list, recent: int, outlets: int) -> None:
+    clock = EventTime(outlets=outlets, recent=recent)
+    for publisher, at in feed:
+        clock.observe(publisher, at)
+        assert len(clock._latest) <= recent and len(clock._heard) <= recent
+        assert len(clock._seen) <= recent and len(clock._top) <= outlets
