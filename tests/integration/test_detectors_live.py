@@ -44,9 +44,12 @@ def feed() -> list[bytes]:
     items += signal_reports(
         2, NEW_SIGNAL, "Baltics", [T0 + timedelta(days=2, hours=h) for h in (9, 11)]
     )
-    items.append(
-        {"id": "tick", "title": "Weather", "published_at": (T0 + timedelta(days=5)).isoformat()}
-    )
+    # Event time is the second most advanced outlet's: two outlets move it on.
+    items += [
+        {"id": f"tick-{o}", "title": "Weather", "publisher": o,
+         "published_at": (T0 + timedelta(days=5)).isoformat()}
+        for o in ("Met Desk", "Weather Wire")
+    ]  # fmt: skip
     items.sort(key=lambda i: str(i["published_at"]))
     return [orjson.dumps(i) for i in items]
 

@@ -94,9 +94,12 @@ def feed(tmp_path: Path) -> tuple[Path, list[bytes]]:
     items = signal_reports(
         7, SIGNAL, "Eastern Europe", [T0 + timedelta(minutes=10 * i) for i in range(4)]
     )
-    items.append(
-        {"id": "tick", "title": "Weather", "published_at": (T0 + timedelta(days=1)).isoformat()}
-    )
+    # Event time is the second most advanced outlet's: two outlets move it on.
+    items += [
+        {"id": f"tick-{o}", "title": "Weather", "publisher": o,
+         "published_at": (T0 + timedelta(days=1)).isoformat()}
+        for o in ("Met Desk", "Weather Wire")
+    ]  # fmt: skip
     lines = [orjson.dumps(i) for i in items]
     path = tmp_path / "feed.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
