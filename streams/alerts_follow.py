@@ -18,9 +18,12 @@ __all__ = ["follow_alerts", "format_alert"]
 
 def format_alert(alert: Alert) -> str:
     start = alert.window_start.strftime("%Y-%m-%d %H:%M")
-    end = alert.window_end.strftime("%H:%M")
+    same_day = alert.window_end.date() == alert.window_start.date()
+    end = alert.window_end.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M")
+    late = f", {alert.late_by / 3600:.1f} h late" if alert.late else ""
     lines = [
         f"[{alert.severity.upper()}] {alert.signal_id} | {alert.region}  {start}–{end} UTC",
+        f"  burst {alert.burst_id[:12]} {alert.update}: the {alert.scale} window crossed{late}",
         f"  {alert.count} reports from {alert.publishers} publishers, expected "
         f"{alert.baseline:.2f}, score {alert.score:.1f} "
         f"({alert.detector.name}) · alert {alert.alert_id[:12]}",
