@@ -24,6 +24,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
+from streams.backtest.scenarios import poisson
 from streams.detect.engine import Detection
 from streams.detect.scales import DEFAULT_SCALES, ScaleSpec
 from streams.detect.state import KeyState
@@ -50,7 +51,7 @@ def hits_for(
             rate = per_day / 24 * (1.5 if 7 <= hour % 24 < 21 else 0.25)
             if rng.random() < 0.002:
                 rate += 12.0  # a burst
-            for i in range(_poisson(rng, rate)):
+            for i in range(poisson(rng, rate)):
                 ts = T0 + hour * H + rng.uniform(0, H)
                 late = rng.uniform(0, 3 * H) if rng.random() < late_share else 0.0
                 out.append((ts + late, _hit(f"{k}-{hour}-{i}", key, ts)))
@@ -74,14 +75,6 @@ def _hit(item: str, key: str, ts: float) -> SignalHit:
         watermark=at,
         watchlist_version="bench",
     )
-
-
-def _poisson(rng: random.Random, mean: float) -> int:
-    limit, k, p = pow(2.718281828459045, -mean), 0, rng.random()
-    while p > limit:
-        k += 1
-        p *= rng.random()
-    return k
 
 
 def run(

@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 
 from streams.sources.samplefeed import PUBLISHERS, signal_reports
 
-__all__ = ["BURSTS", "KINDS", "SIGNAL", "Scenario", "scenario", "scenarios"]
+__all__ = ["BURSTS", "KINDS", "SIGNAL", "Scenario", "poisson", "scenario", "scenarios"]
 
 SIGNAL = "belarus-men-crossing-eu"
 REGION = "Eastern Europe"
@@ -117,12 +117,12 @@ def _rhythm(
     hour = start
     while hour < stop:
         rate = day_rate if 7 <= hour.hour < 21 else night_rate
-        for _ in range(_poisson(rng, rate)):
+        for _ in range(poisson(rng, rate)):
             yield hour + timedelta(seconds=rng.uniform(0, 3599))
         hour += H
 
 
-def _poisson(rng: random.Random, mean: float) -> int:
+def poisson(rng: random.Random, mean: float) -> int:
     # Knuth's method; the means here are small.
     limit, k, p = pow(2.718281828459045, -mean), 0, rng.random()
     while p > limit:
