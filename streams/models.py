@@ -195,6 +195,11 @@ class Alert(BaseModel):
     scale: NonEmpty = Field(description="The time scale whose window crossed, e.g. 1h, 6h, 1d.")
     window_start: AwareDatetime
     window_end: AwareDatetime
+    early: bool = Field(
+        default=False,
+        description="The window crossed before it closed, on the reports counted into it "
+        "so far (its scale judges early); window_end is then still to come.",
+    )
     late: bool = Field(
         default=False,
         description="The window crossed only when reports that came in after it was first "
@@ -205,6 +210,12 @@ class Alert(BaseModel):
         ge=0,
         description="Seconds of event time between the window's first judgment and this "
         "revision (0 unless late).",
+    )
+    decided_at: AwareDatetime | None = Field(
+        default=None,
+        description="Event time (the watermark of the key's partition) when the crossing "
+        "was seen: before window_end for an early alert, at window_end plus grace for one "
+        "judged on time, later for a late one.",
     )
     counts: dict[str, int] = Field(
         default_factory=dict,

@@ -388,8 +388,7 @@ def score(case: Scenario, alerts: Sequence[Alert], grace: float = 900.0) -> Suit
             and a.window_start.timestamp() <= burst.last + _TAIL
         ]
         if mine:
-            first = min(mine, key=lambda a: a.window_end)
-            sent = first.window_end.timestamp() + grace + first.late_by
+            sent = min(_sent(a, grace) for a in mine)
             card.found[case.kind] = 1
             card.delays[case.kind] = [max(0.0, sent - burst.first) / H]
             true_bursts = {a.burst_id for a in mine}
@@ -407,3 +406,10 @@ def score(case: Scenario, alerts: Sequence[Alert], grace: float = 900.0) -> Suit
     span = 0.0 if burst is None else (burst.last - burst.first + _TAIL) / 86400
     card.quiet_days = case.days - span
     return card
+
+
+def _sent(alert: Alert, grace: float) -> float:
+    """The event time an alert went out at."""
+    if alert.decided_at is not None:
+        return alert.decided_at.timestamp()
+    return alert.window_end.timestamp() + grace + alert.late_by

@@ -11,9 +11,9 @@ revises it, and learned into its detectors' baselines when it is final. Crossing
 scales go through the key's burst (``streams.detect.bursts``): one burst, one alert, then
 updates.
 
-Per key the order of work is fixed: ``advance`` to the hit's watermark, then ``add`` the
-hit. So a key sees the same sequence whatever the batching, and a replay gives the alerts
-the live run gave.
+Per key the order of work is fixed (``apply``): ``advance`` to the hit's watermark, ``add``
+the hit, then judge ``early`` the open windows it joined. So a key sees the same sequence
+whatever the batching, and a replay gives the alerts the live run gave.
 """
 
 from __future__ import annotations
@@ -106,12 +106,19 @@ class Advanced:
     revised: int = 0
     """Judged windows judged again because late reports revised them."""
 
+    def take(self, other: Advanced) -> None:
+        self.alerts += other.alerts
+        self.suppressed += other.suppressed
+        self.merged += other.merged
+        self.revised += other.revised
+
 
 @dataclass(frozen=True, slots=True)
 class _Found:
     scale: Scale
     judged: Judged
     late_by: float
+    early: bool = False
 
 
 def burst_id(key: str, opened: float, quiet: float) -> str:
@@ -141,6 +148,17 @@ class Detection:
 
     def new_state(self, hit: SignalHit) -> KeyState:
         return KeyState(key=hit.key, signal_id=hit.signal_id, region=hit.region)
+
+    def apply(
+        self, state: KeyState, hit: SignalHit, watermark: float, version: str, now: datetime
+    ) -> tuple[HitOutcome, Advanced]:
+        """One hit, in the fixed order: ``advance`` the key to the hit's watermark, ``add``
+        the hit, then, if it counted, judge ``early``."""
+        out = self.advance(state, watermark, version, now)
+        outcome = self.add(state, hit, watermark)
+        if outcome is HitOutcome.COUNTED:
+            out.take(self.early(state, hit, version, now))
+        return outcome, out
 
     def add(self, state: KeyState, hit: SignalHit, watermark: float) -> HitOutcome:
         """Count one hit into its bucket; ``state`` has been advanced to ``watermark``."""
@@ -190,6 +208,45 @@ class Detection:
             if len(state.stories) > STORY_CAP:
                 del state.stories[0]
         return HitOutcome.COUNTED
+
+    def early(self, state: KeyState, hit: SignalHit, version: str, now: datetime) -> Advanced:
+        """After ``add`` counted ``hit``: revise what it revised, then peek at the open
+        window of each early scale that holds it, and alert if the reports counted so far
+        already cross (``DetectorSuite.peek``).
+
+        Only the next window each scale will judge is peeked at: the provisional state has
+        seen every window before it, as when it closes. Its alert is the one its closing
+        would give, with the same ids; the closing then finds the crossing known."""
+        out = Advanced()
+        if any(st.dirty is not None for st in state.scales.values()):
+            out = self.advance(state, state.watermark, version, now)
+        plan = self.plan(state.signal_id)
+        ts = hit.published_at.timestamp()
+        found: list[_Found] = []
+        for sc in plan.scales:
+            if not sc.early:
+                continue
+            st = state.scales.get(sc.name)
+            if st is not None:
+                start, detectors = st.judged + sc.step, st.detectors
+            else:
+                # A new key: its first window will be judged on fresh detectors. Its
+                # crossing is not recorded; judged again at the close, it merges.
+                start, detectors = sc.oldest_start(min(state.buckets)), {}
+            if not start <= ts < start + sc.size:
+                continue
+            obs = self._window_at(state, plan, sc, start)
+            if obs is None:
+                continue
+            found += [
+                _Found(sc, j, 0.0, early=True)
+                for j in plan.suite.peek(detectors, obs)
+                if st is None or self._new_crossing(st, j)
+            ]
+        found.sort(key=lambda f: f.scale.size)
+        for f in found:
+            self._burst(state, plan, f, out, version, now)
+        return out
 
     def _is_copy(self, state: KeyState, hit: SignalHit, ts: float) -> bool:
         """Whether ``hit`` copies a report counted within the horizon; if so, note its outlet.
@@ -495,6 +552,8 @@ class Detection:
                 scale=sc.name,
                 window_start=_dt(start),
                 window_end=_dt(end),
+                early=found.early,
+                decided_at=_dt(state.watermark) if math.isfinite(state.watermark) else None,
                 late=found.late_by > 0,
                 late_by=round(found.late_by, 3),
                 counts={

@@ -14,7 +14,7 @@ from datetime import datetime
 from streams.detect.clock import SourceClock
 from streams.detect.engine import Advanced, Detection, HitOutcome
 from streams.detect.state import KeyState
-from streams.models import Alert, SignalHit, WatermarkTick
+from streams.models import SignalHit, WatermarkTick
 
 __all__ = ["BatchResult", "DetectProcessor", "OpenKeys"]
 
@@ -56,19 +56,11 @@ class OpenKeys:
 
 
 @dataclass
-class BatchResult:
-    alerts: list[Alert] = field(default_factory=list)
-    outcomes: list[tuple[SignalHit, HitOutcome]] = field(default_factory=list)
-    suppressed: int = 0
-    merged: int = 0
-    revised: int = 0
-    touched: dict[bytes, KeyState] = field(default_factory=dict)
+class BatchResult(Advanced):
+    """What a batch did: its alerts and counts, each hit's outcome, the keys it changed."""
 
-    def take(self, advanced: Advanced) -> None:
-        self.alerts += advanced.alerts
-        self.suppressed += advanced.suppressed
-        self.merged += advanced.merged
-        self.revised += advanced.revised
+    outcomes: list[tuple[SignalHit, HitOutcome]] = field(default_factory=list)
+    touched: dict[bytes, KeyState] = field(default_factory=dict)
 
 
 class DetectProcessor:
@@ -123,10 +115,11 @@ class DetectProcessor:
                 new_mark = clock.current(wall)
                 key = record.key.encode()
                 ks = touched.get(key) or self._load(key) or self.detection.new_state(record)
-                # The key first moves to the hit's event time, then counts the hit: the
-                # sequence the offline runner gives it, one item at a time.
-                result.take(self.detection.advance(ks, new_mark, self.version, now))
-                result.outcomes.append((record, self.detection.add(ks, record, new_mark)))
+                # The key moves to the hit's event time, then counts the hit: the sequence
+                # the offline runner gives it, one item at a time.
+                outcome, judged = self.detection.apply(ks, record, new_mark, self.version, now)
+                result.outcomes.append((record, outcome))
+                result.take(judged)
                 touched[key] = ks
                 self.open_keys.place(key, partition)
             if new_mark > mark:

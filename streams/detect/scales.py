@@ -5,6 +5,9 @@ window sizes at once (by default 1 h, 6 h and 24 h). A scale's windows are align
 the Unix epoch and hop by ``step`` (``step`` = ``size``: tumbling). A window of a scale
 goes through three moments of event time (the watermark):
 
+- before its end, once the window before it is judged: with ``early`` (the default), each
+  report counted into it *peeks* at it, and a count that already crosses alerts at once
+  (only detectors whose decision can only rise with the count do this);
 - ``end + grace``: it is *judged* for the first time, with the reports counted so far;
 - until ``end + lateness``: a report that arrives for it *revises* it, and it is judged
   again with the revised count (an alert that results is marked late);
@@ -50,6 +53,11 @@ class ScaleSpec(BaseModel):
         pattern=r"^[a-z0-9]+$",
         description="Names the scale in alerts; unset: the size, e.g. 6h or 1d.",
     )
+    early: bool = Field(
+        default=True,
+        description="Alert as soon as the reports counted into a window cross, before it "
+        "closes, rather than at its end plus grace.",
+    )
 
     @model_validator(mode="after")
     def _sane(self) -> ScaleSpec:
@@ -65,7 +73,9 @@ class ScaleSpec(BaseModel):
         lateness = self.lateness
         if lateness is None:
             lateness = min(max(self.size, 4 * HOUR), 12 * HOUR)
-        return Scale(self.name or _name(self.size), self.size, step, max(lateness, grace), grace)
+        return Scale(
+            self.name or _name(self.size), self.size, step, max(lateness, grace), grace, self.early
+        )
 
 
 DEFAULT_SCALES: tuple[ScaleSpec, ...] = (
@@ -84,6 +94,9 @@ class Scale:
     """Event-time seconds after its end that a window is still revised; at least ``grace``."""
     grace: float = 0.0
     """Event-time seconds after its end that a window is first judged."""
+    early: bool = False
+    """Whether a window is peeked at as reports are counted into it, to alert before it
+    closes (``ScaleSpec.early``)."""
 
     def newest_start(self, ts: float) -> float:
         """Start of the newest window that holds instant ``ts``."""

@@ -99,6 +99,18 @@ class DetectorSuite:
                 out.append(Judged(det, obs, decision))
         return out
 
+    def peek(self, states: dict[str, Any], obs: Observation) -> list[Judged]:
+        """Decide on a window still open, on the reports counted so far, without learning
+        it: only detectors whose decision rises with the count, so that more reports can
+        confirm an alert but never take it back."""
+        out = []
+        for det, entry in self._entries(states, self._fresh_scale):
+            if det.rises:
+                decision = det.decide(entry["s"], obs)
+                if decision.alert:
+                    out.append(Judged(det, obs, decision))
+        return out
+
     def judge_empty(
         self, states: dict[str, Any], start: float, step: float, windows: int
     ) -> list[Judged]:

@@ -20,7 +20,8 @@ from streams.models import SignalHit
 H = 3600.0
 T0 = 1_780_000_000.0 // H * H  # an hour boundary in 2026
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
-HOURLY = (ScaleSpec(size=H),)
+# Judged at the close: early judging has its own tests (test_scales.py).
+HOURLY = (ScaleSpec(size=H, early=False),)
 
 
 def hit(item: str, ts: float, publisher: str = "p1", key: str = "s|r") -> SignalHit:
@@ -71,13 +72,14 @@ def closed(d: Detection, state: KeyState, mark: float) -> list:
 
 
 def feed(d: Detection, state: KeyState, hits: list[SignalHit]) -> tuple[list[HitOutcome], list]:
-    """Event-at-a-time: watermark = max published_at so far; advance, then add each hit."""
+    """Event-at-a-time: watermark = max published_at so far; each hit applied."""
     outcomes, alerts = [], []
     mark = float("-inf")
     for h in hits:
         mark = max(mark, h.published_at.timestamp())
-        alerts += closed(d, state, mark)
-        outcomes.append(d.add(state, h, mark))
+        outcome, advanced = d.apply(state, h, mark, "v", NOW)
+        outcomes.append(outcome)
+        alerts += advanced.alerts
     alerts += closed(d, state, mark)
     return outcomes, alerts
 

@@ -1,16 +1,26 @@
 """Several time scales per key, one burst per surge, and late reports that revise."""
 
+import copy
 import random
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.detect.detectors import Seasonal, Threshold
+from streams.detect.detectors import (
+    Cusum,
+    Flatline,
+    Observation,
+    Seasonal,
+    Significance,
+    Threshold,
+)
 from streams.detect.engine import burst_id
 from streams.detect.scales import DEFAULT_SCALES, ScaleSpec, bucket_of, scales_from
 from streams.detect.state import KeyState
-from tests.unit.test_engine import T0, H, closed, detection, feed, hit
+from streams.detect.suite import DetectorSuite
+from tests.unit.test_engine import NOW, T0, H, closed, detection, feed, hit
 
 HOUR_AND_SIX = (ScaleSpec(size=H), ScaleSpec(size=6 * H, step=H))
 
@@ -59,17 +69,86 @@ def test_a_burst_crossing_every_scale_is_one_burst_with_updates() -> None:
     ]
     assert {a.burst_id for a in alerts} == {burst_id("s|r", T0 + H, 6 * H)}
     assert len({a.alert_id for a in alerts}) == 3
-    assert alerts[0].counts == {"1h": 8, "6h": 8, "1d": 8}
+    # Early: out with the fifth report, before any of the windows closed.
+    assert all(a.early and a.decided_at == _dt(T0 + 240) for a in alerts)
+    assert alerts[0].counts == {"1h": 5, "6h": 5, "1d": 5}
 
 
-def test_a_new_burst_after_a_quiet_spell_gets_its_own_id() -> None:
-    d = detection({"s": [Threshold(count=5)]}, quiet=6 * H)
+def test_an_early_alert_is_the_one_the_close_would_give() -> None:
+    """Judged early, a window alerts at the report that makes it cross, with the ids its
+    close gives; the close then finds the crossing known and sends nothing more."""
+    runs = []
+    for early in (True, False):
+        scales = tuple(s.model_copy(update={"early": early}) for s in DEFAULT_SCALES)
+        d = detection({"s": [Seasonal(cold_count=6, warmup=1)]}, scales=scales)
+        state = d.new_state(hit("x", T0))
+        quiet = [hit(f"q{i}", T0 + i * 11 * H) for i in range(6)]
+        burst = [hit(f"b{i}", T0 + 80 * H + 300 * i, publisher=f"p{i}") for i in range(9)]
+        _, alerts = feed(d, state, [*quiet, *burst, hit("later", T0 + 120 * H)])
+        runs.append(alerts)
+    early, at_close = runs
+    assert [a.alert_id for a in early] == [a.alert_id for a in at_close] and early
+    opened_early, opened_at_close = early[0], at_close[0]
+    assert opened_early.early and not opened_at_close.early
+    assert opened_early.decided_at is not None and opened_at_close.decided_at is not None
+    assert opened_early.decided_at < opened_early.window_end
+    assert opened_at_close.decided_at >= opened_at_close.window_end + timedelta(seconds=900)
+    assert opened_early.count < opened_at_close.count == 9
+
+
+def test_a_new_key_alerts_early_in_its_first_window() -> None:
+    d = detection({"s": [Seasonal(cold_count=6)]}, scales=DEFAULT_SCALES)
     state = d.new_state(hit("x", T0))
-    first = [hit(f"a{i}", T0 + 60 * i) for i in range(6)]
-    second = [hit(f"b{i}", T0 + 10 * H + 60 * i) for i in range(6)]
-    _, alerts = feed(d, state, [*first, *second, hit("later", T0 + 20 * H)])
-    assert [a.update for a in alerts] == ["opened", "opened"]
-    assert alerts[0].burst_id != alerts[1].burst_id
+    burst = [hit(f"b{i}", T0 + 300 * i, publisher=f"p{i}") for i in range(8)]
+    _, alerts = feed(d, state, [*burst, hit("later", T0 + 30 * H)])
+    opened = alerts[0]
+    assert opened.update == "opened" and opened.early and opened.count == 6
+    # Its first window, judged at the close on fresh detectors too, merges into the burst.
+    assert [a.update for a in alerts].count("opened") == 1
+
+
+def test_detectors_that_alert_on_silence_never_judge_early() -> None:
+    """A window with one report so far is quiet to a flatline, but more may come."""
+    flatline = Flatline(below=5, windows=1, warmup=1)
+    suite = DetectorSuite([flatline], H)
+    states = suite.initial_scale()
+    suite.judge(states, Observation(T0, H, 9))
+    partial = Observation(T0 + H, H, 1)
+    assert flatline.decide(states["flatline"]["s"], partial).alert  # what the close would say
+    assert suite.peek(states, partial) == []
+
+
+RISING = [
+    Seasonal(warmup=0),
+    Seasonal(cold_count=4, warmup=3, min_count=2),
+    Threshold(count=4, windows=3),
+    Significance(warmup=0, min_count=2),
+    Cusum(warmup=0, min_count=1),
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    which=st.integers(0, len(RISING) - 1),
+    history=st.lists(st.integers(0, 6), max_size=60),
+    count=st.integers(0, 30),
+    more=st.integers(1, 30),
+)
+def test_a_rising_detector_that_alerts_on_a_count_alerts_on_any_larger(
+    which: int, history: list[int], count: int, more: int
+) -> None:
+    """What makes an early alert safe: more reports in the window never take it back."""
+    det = RISING[which]
+    assert det.rises
+    state = det.initial()
+    for i, n in enumerate(history):
+        det.observe(state, Observation(T0 + i * H, H, n, n))
+    at = T0 + len(history) * H
+    before = copy.deepcopy(state)
+    low = det.decide(state, Observation(at, H, count, count))
+    high = det.decide(state, Observation(at, H, count + more, count + more))
+    assert state == before  # deciding learns nothing
+    assert not low.alert or high.alert
 
 
 def test_a_late_report_revises_its_judged_window_and_the_alert_says_how_late() -> None:
@@ -115,10 +194,8 @@ def test_restoring_between_every_step_changes_nothing() -> None:
     restored = d.new_state(hits[0][1])
     a, b = [], []
     for mark, h in hits:
-        a += closed(d, plain, mark)
-        d.add(plain, h, mark)
-        b += closed(d, restored, mark)
-        d.add(restored, h, mark)
+        a += d.apply(plain, h, mark, "v", NOW)[1].alerts
+        b += d.apply(restored, h, mark, "v", NOW)[1].alerts
         restored = KeyState.loads(restored.dumps())
     assert [x.alert_id for x in a] == [x.alert_id for x in b] and a
 
@@ -154,8 +231,7 @@ def test_arrival_order_within_the_allowed_lateness_judges_and_learns_the_same(se
         state = d.new_state(stream[0][1])
         alerts = []
         for mark, h in stream:
-            alerts += closed(d, state, mark)
-            d.add(state, h, mark)
+            alerts += d.apply(state, h, mark, "v", NOW)[1].alerts
         alerts += closed(d, state, stream[-1][0] + 3 * 24 * H)
         bursts: dict[str, list[str]] = {}
         for a in alerts:
@@ -171,3 +247,7 @@ def test_arrival_order_within_the_allowed_lateness_judges_and_learns_the_same(se
         return {a.alert_id for a in alerts if a.update != "escalation"}
 
     assert steady(ordered) == steady(late)
+
+
+def _dt(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)

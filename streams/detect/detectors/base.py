@@ -9,8 +9,9 @@ changelog. Each window costs O(1).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -62,6 +63,11 @@ class DetectorBase(BaseModel):
 
     kind: str
 
+    rises: ClassVar[bool] = False
+    """Whether a window that alerts would alert with more items too (a spike detector).
+    Only these may judge a window early, on the items counted so far: more items can
+    only confirm what they decided. Not a flatline, not a ratio that alerts on drops."""
+
     def waits_on_silence(self, state: dict[str, Any]) -> bool:
         """Whether, in this state, a window without items could still alert (a flatline).
 
@@ -93,6 +99,11 @@ class DetectorBase(BaseModel):
     def observe(self, state: dict[str, Any], obs: Observation) -> Decision:
         """Decide on one closed window, then fold it into ``state`` (in place)."""
         raise NotImplementedError
+
+    def decide(self, state: dict[str, Any], obs: Observation) -> Decision:
+        """Decide on a window without folding it in (an early look at an open window).
+        Override where copying the state costs."""
+        return self.observe(copy.deepcopy(state), obs)
 
     def learn(self, state: dict[str, Any], obs: Observation) -> None:
         """Fold a window into ``state`` without deciding on it (a final window: its

@@ -10,7 +10,7 @@ the baseline that it is normal before it has alerted. State: four numbers.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -24,6 +24,7 @@ class Cusum(DetectorBase):
     """Cumulative sum of standardised excess over the baseline."""
 
     kind: Literal["cusum"] = "cusum"
+    rises: ClassVar[bool] = True
     half_life: float = Field(
         default=168.0, gt=0, description="Windows after which a count weighs half in the baseline."
     )

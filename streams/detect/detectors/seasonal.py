@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -117,7 +117,9 @@ class Seasonal(HourSlots):
         slots = self.slots
         return {"mean": [0.0] * slots, "var": [0.0] * slots, "seen": [0] * slots, "n": 0}
 
-    def observe(self, state: dict[str, Any], obs: Observation) -> Decision:
+    rises: ClassVar[bool] = True
+
+    def decide(self, state: dict[str, Any], obs: Observation) -> Decision:
         slot = self.slot_of(obs.start)
         mean, var = state["mean"][slot], state["var"][slot]
         count = obs.count
@@ -128,8 +130,12 @@ class Seasonal(HourSlots):
         if not warm and self.cold_count is not None:
             warm = count >= self.cold_count
         alert = warm and count >= self.min_count and score >= bound
-        self._fold(state, slot, obs.step, count)
         return Decision(score, expected, alert, score / bound)
+
+    def observe(self, state: dict[str, Any], obs: Observation) -> Decision:
+        decision = self.decide(state, obs)
+        self._fold(state, self.slot_of(obs.start), obs.step, obs.count)
+        return decision
 
     def learn(self, state: dict[str, Any], obs: Observation) -> None:
         self._fold(state, self.slot_of(obs.start), obs.step, obs.count)

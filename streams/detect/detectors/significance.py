@@ -11,7 +11,7 @@ two reports. State: three numbers.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -25,6 +25,7 @@ class Significance(DetectorBase):
     """Spike against an exponentially weighted baseline of the key's own counts."""
 
     kind: Literal["significance"] = "significance"
+    rises: ClassVar[bool] = True
     half_life: float = Field(
         default=72.0, gt=0, description="Windows after which a count weighs half in the baseline."
     )

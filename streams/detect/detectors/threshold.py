@@ -6,7 +6,7 @@ over the timeframe however the windows are sized.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -19,6 +19,7 @@ class Threshold(DetectorBase):
     """A fixed number of reports within a timeframe, whatever came before."""
 
     kind: Literal["threshold"] = "threshold"
+    rises: ClassVar[bool] = True
     count: int = Field(ge=1, description="Items within the timeframe that raise an alert.")
     windows: int = Field(
         default=1, ge=1, le=1000, description="Timeframe, in windows (the newest included)."
