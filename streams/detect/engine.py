@@ -21,7 +21,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -31,7 +31,7 @@ from streams.detect.detectors import Observation
 from streams.detect.scales import Scale
 from streams.detect.severity import severity
 from streams.detect.state import Bucket, KeyState, ScaleState
-from streams.detect.suite import DetectorSuite, Judged
+from streams.detect.suite import DetectorSuite, Judged, Learned
 from streams.models import Alert, DetectorInfo, Evidence, ReportRef, SignalHit
 from streams.signals.fingerprint import similarity
 
@@ -80,6 +80,18 @@ class SignalPlan:
     """Scales alert strength for severity."""
     burst_quiet: float = 6 * 3600.0
     """A burst ends once none of its windows crossed for this many seconds."""
+    on_learned: frozenset[str] = field(init=False, default=frozenset())
+    """Names of the scales whose windows are judged on the learned state: every detector
+    judges so with up to lateness plus two steps of windows before one not yet learned
+    (``Detection._advance_learned``, ``Detection.early``)."""
+
+    def __post_init__(self) -> None:
+        names = frozenset(
+            sc.name
+            for sc in self.scales
+            if self.suite.judges_on_learned(sc.step, sc.lateness + 2 * sc.step)
+        )
+        object.__setattr__(self, "on_learned", names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +201,8 @@ class Detection:
             "outlets": 1,
         }
         start = math.floor(ts / plan.bucket) * plan.bucket
+        if plan.on_learned:
+            self._learn_final(state, plan, watermark, ts)
         state.due = None  # a new bucket or a revision: the next advance looks
         bucket = state.buckets.setdefault(start, Bucket())
         bucket.add(hit.publisher, hit.importance, evidence, self.config.evidence_limit)
@@ -227,8 +241,11 @@ class Detection:
             if not sc.early:
                 continue
             st = state.scales.get(sc.name)
+            pending: int | None = None
             if st is not None:
                 start, detectors = st.judged + sc.step, st.detectors
+                if sc.name in plan.on_learned:
+                    pending = round((start - st.final) / sc.step) - 1
             else:
                 # A new key: its first window will be judged on fresh detectors. Its
                 # crossing is not recorded; judged again at the close, it merges.
@@ -240,7 +257,7 @@ class Detection:
                 continue
             found += [
                 _Found(sc, j, 0.0, early=True)
-                for j in plan.suite.peek(detectors, obs)
+                for j in plan.suite.peek(detectors, obs, pending)
                 if st is None or self._new_crossing(st, j)
             ]
         found.sort(key=lambda f: f.scale.size)
@@ -289,7 +306,10 @@ class Detection:
         state.watermark = max(state.watermark, watermark)
         plan = self.plan(state.signal_id)
         found: list[_Found] = []
-        finals = [st.final for st in state.scales.values()]
+        # Due: the least watermark at which a window of some scale is judged. Windows are
+        # made final at these moments too: provisional judging learns what it stored, and
+        # ``add`` has scales that learn from their buckets learn first (``_learn_final``).
+        due, finals_moved = math.inf, False
         for sc in plan.scales:
             st = state.scales.get(sc.name)
             if st is None:
@@ -297,31 +317,169 @@ class Detection:
                 # the watermark judges it: reports before it may still come until then.
                 first = sc.oldest_start(min(state.buckets)) if state.buckets else math.inf
                 if sc.last_judged(state.watermark) < first:
+                    due = min(due, first + sc.size + sc.grace)
                     continue
                 st = state.scales[sc.name] = ScaleState(first - sc.step, first - sc.step)
-            found += self._advance_scale(state, plan, sc, st, out)
+            final = st.final
+            if sc.name in plan.on_learned:
+                found += self._advance_learned(state, plan, sc, st, out)
+            else:
+                found += self._advance_scale(state, plan, sc, st, out)
+            finals_moved = finals_moved or st.final != final
+            due = min(due, st.judged + sc.step + sc.size + sc.grace)
         if found:
             found.sort(key=lambda f: (f.judged.obs.start + f.scale.size, f.scale.size))
             for f in found:
                 self._burst(state, plan, f, out, watchlist_version, now)
-        if finals != [st.final for st in state.scales.values()]:
+        if finals_moved:
             self._forget(state, plan)  # what the windows made final no longer need
-        state.due = self._due(state, plan)
+        state.due = due
         return out
 
+    def _advance_learned(
+        self, state: KeyState, plan: SignalPlan, sc: Scale, st: ScaleState, out: Advanced
+    ) -> list[_Found]:
+        """``_advance_scale`` for detectors that judge on what they learned: no provisional
+        state to keep or rebuild; a revision judges its windows again, and only them."""
+        mark = state.watermark
+        last, final = sc.last_judged(mark), sc.last_final(mark)
+        if st.dirty is None and last <= st.judged and final <= st.final:
+            return []
+        if st.judged_as or "s" in next(iter(st.detectors.values()), ()):
+            # Kept by the provisional way of judging, before the watchlist changed.
+            st.judged_as.clear()
+            plan.suite.drop_provisional(st.detectors)
+        found: list[_Found] = []
+        learned = self._learned(plan, st)
+        if st.dirty is None and last == st.judged + sc.step and st.final < final < last:
+            # The usual step, written out: learn the window made final, then judge the
+            # window closed, on it and every earlier one of its slot.
+            self._learn(state, plan, sc, st, final, learned)
+            st.judged = last
+            obs = st.read[last] = self._window_at(state, plan, sc, last)
+            if obs is not None and obs.count >= plan.suite.least_count:
+                pending = round((last - final) / sc.step) - 1
+                for judged in learned.judge(obs, pending):
+                    if self._new_crossing(st, judged):
+                        found.append(_Found(sc, judged, 0.0))
+            return found
+        if st.dirty is not None:
+            dirty, st.dirty = st.dirty, None
+            for judged in self._judge_learned(state, plan, sc, st, learned, dirty, st.judged):
+                late_by = mark - (judged.obs.start + sc.size + sc.grace)
+                found.append(_Found(sc, judged, max(late_by, 0.0)))
+            out.revised += 1
+        if last > st.judged:
+            lo, st.judged = st.judged + sc.step, last
+            crossings = self._judge_learned(state, plan, sc, st, learned, lo, last)
+            found += [_Found(sc, j, 0.0) for j in crossings]
+        final = min(final, st.judged)
+        if final > st.final:
+            self._learn(state, plan, sc, st, final, learned)
+        return found
+
     @staticmethod
-    def _due(state: KeyState, plan: SignalPlan) -> float:
-        """The least watermark at which a window of some scale is judged. Windows are made
-        final at these moments too: what they learn is stored, so waiting costs nothing."""
-        due = math.inf
+    def _learned(plan: SignalPlan, st: ScaleState) -> Learned:
+        """The scale's learned states, checked once per key in memory and watchlist."""
+        bound = st.bound
+        if bound is None or bound.suite is not plan.suite:
+            bound = st.bound = plan.suite.learned(st.detectors)
+        return bound
+
+    def _learn_final(self, state: KeyState, plan: SignalPlan, watermark: float, ts: float) -> None:
+        """Before a report at ``ts`` lands in its bucket: scales that learn windows from
+        their buckets learn those final by ``watermark`` (due only at the next judging), so
+        a report too late for them, but counted for a longer scale, is not learned by
+        them; and forget what they read of the windows it lands in."""
         for sc in plan.scales:
             st = state.scales.get(sc.name)
-            if st is None:
-                if state.buckets:
-                    due = min(due, sc.oldest_start(min(state.buckets)) + sc.size + sc.grace)
+            if st is not None and sc.name in plan.on_learned:
+                final = min(sc.last_final(watermark), st.judged)
+                if final > st.final:
+                    self._learn(state, plan, sc, st, final)
+                if st.read:
+                    lo, hi = sc.oldest_start(ts), sc.newest_start(ts)
+                    for start in [s for s in st.read if lo <= s <= hi]:
+                        del st.read[start]
+
+    def _judge_learned(
+        self,
+        state: KeyState,
+        plan: SignalPlan,
+        sc: Scale,
+        st: ScaleState,
+        learned: Learned,
+        lo: float,
+        hi: float,
+    ) -> Iterator[Judged]:
+        """New crossings of the windows with items starting in ``[lo, hi]``, each judged on
+        the learned state once every final window before it is learned: windows of its
+        slot a period earlier are. Empty windows never alert here."""
+        last_final = sc.last_final(state.watermark)
+        least = plan.suite.least_count
+        windows: Iterator[tuple[float, Observation | None, int]]
+        if lo == hi:  # the usual step: one window, kept to be learned when final
+            obs = st.read[lo] = self._window_at(state, plan, sc, lo)
+            windows = iter(((lo, obs, 0),))
+        else:
+            windows = self._windows(state, plan, sc, lo, hi)
+        for start, obs, _ in windows:
+            if obs is None or obs.count < least:
                 continue
-            due = min(due, st.judged + sc.step + sc.size + sc.grace)
-        return due
+            upto = min(last_final, start - sc.step)
+            if upto > st.final:
+                self._learn(state, plan, sc, st, upto, learned)
+            pending = round((start - st.final) / sc.step) - 1
+            for judged in learned.judge(obs, pending):
+                if self._new_crossing(st, judged):
+                    yield judged
+
+    def _learn(
+        self,
+        state: KeyState,
+        plan: SignalPlan,
+        sc: Scale,
+        st: ScaleState,
+        upto: float,
+        learned: Learned | None = None,
+    ) -> None:
+        """Learn the windows after ``st.final`` up to the one starting at ``upto``, final
+        now, on their buckets."""
+        lo = st.final + sc.step
+        learned = learned or self._learned(plan, st)
+        if lo == upto:  # the usual step: one window, most often read when it was judged
+            obs = st.read.pop(lo) if lo in st.read else self._window_at(state, plan, sc, lo)
+            if obs is None:
+                learned.learn_empty(lo, sc.step, 1)
+            else:
+                learned.learn(obs)
+            st.final = upto
+            if st.crossed:
+                st.crossed = [c for c in st.crossed if c[0] > upto]
+            return
+        self._learn_windows(learned, sc, st, self._windows(state, plan, sc, lo, upto), upto)
+        st.read.clear()
+
+    def _learn_windows(
+        self,
+        learned: Learned,
+        sc: Scale,
+        st: ScaleState,
+        windows: Iterable[tuple[float, Observation | None, int]],
+        final: float,
+    ) -> None:
+        """Fold windows, now final, into the learned states: each with items, each run of
+        empty ones (a run longer than a key lives idle: start afresh)."""
+        for start, obs, empty in windows:
+            if obs is not None:
+                learned.learn(obs)
+            elif empty * sc.step > self.config.idle_ttl:
+                learned.reset()
+            else:
+                learned.learn_empty(start, sc.step, empty)
+        st.final = final
+        if st.crossed:
+            st.crossed = [c for c in st.crossed if c[0] > final]
 
     def _advance_scale(
         self, state: KeyState, plan: SignalPlan, sc: Scale, st: ScaleState, out: Advanced
@@ -331,6 +489,11 @@ class Detection:
         last = sc.last_judged(mark)
         if st.dirty is None and last <= st.judged and sc.last_final(mark) <= st.final:
             return found
+        if st.judged > st.final and not suite.has_provisional(st.detectors):
+            # Judged on the learned state until the watchlist changed: rebuild the
+            # provisional state and judge the windows not yet final again.
+            st.dirty = st.final + sc.step if st.dirty is None else st.dirty
+            st.dirty = min(st.dirty, st.final + sc.step)
         if st.dirty is not None:
             dirty, st.dirty = st.dirty, None
             # The provisional state is the final one plus every judged window: rebuild it,
@@ -363,24 +526,12 @@ class Detection:
             st.judged = last
         final = min(sc.last_final(mark), st.judged)
         if final > st.final:
-            if final == st.final + sc.step:  # the usual step: one window made final
-                obs = st.judged_as.pop(final, None)
+            # What each window was judged on, as it was last judged.
+            windows = list(_stored(st, sc, st.final + sc.step, final))
+            for start, obs, _ in windows:
                 if obs is not None:
-                    suite.learn(st.detectors, obs)
-                else:
-                    suite.learn_empty(st.detectors, final, sc.step, 1)
-            else:
-                for start, obs, empty in _stored(st, sc, st.final + sc.step, final):
-                    if obs is not None:
-                        del st.judged_as[start]
-                        suite.learn(st.detectors, obs)
-                    elif empty * sc.step > self.config.idle_ttl:
-                        suite.reset(st.detectors, provisional=False)
-                    else:
-                        suite.learn_empty(st.detectors, start, sc.step, empty)
-            st.final = final
-            if st.crossed:
-                st.crossed = [c for c in st.crossed if c[0] > final]
+                    del st.judged_as[start]
+            self._learn_windows(suite.learned(st.detectors), sc, st, windows, final)
         return found
 
     def _judge(
@@ -401,7 +552,7 @@ class Detection:
         if empty * sc.step > self.config.idle_ttl:
             # Longer than a key's state lives idle: start afresh, as if it had expired,
             # rather than step through (say) centuries after one mis-dated first item.
-            plan.suite.reset(st.detectors, provisional=True)
+            plan.suite.reset(st.detectors)
             return []
         return plan.suite.judge_empty(st.detectors, start, sc.step, empty)
 
@@ -414,7 +565,7 @@ class Detection:
         if n <= 0:
             return
         if n * round(sc.size / plan.bucket) > 4 * len(state.buckets) + 256:
-            yield from self._sparse_windows(state, sc, lo, hi)
+            yield from self._sparse_windows(state, sc, lo, hi, plan.suite.reads_publishers)
             return
         # Few windows (the usual case: the watermark moved by a bucket or so): look up
         # each window's buckets directly.
@@ -436,23 +587,28 @@ class Detection:
 
     @staticmethod
     def _window_at(
-        state: KeyState, plan: SignalPlan, sc: Scale, start: float
+        state: KeyState, plan: SignalPlan, sc: Scale, start: float, least: int = 1
     ) -> Observation | None:
-        """The window of ``sc`` starting at ``start``, read from its buckets; None if empty."""
+        """The window of ``sc`` starting at ``start``, read from its buckets; None if it
+        holds fewer than ``least`` items (if empty, by default)."""
         buckets, bucket = state.buckets, plan.bucket
         if sc.size == bucket:
             b = buckets.get(start)
-            return None if b is None else _observation([b], start, sc.step)
+            if b is None or b.count < least:
+                return None
+            return _observation([b], start, sc.step, True)
         per = round(sc.size / bucket)
         if len(buckets) < per:  # a quiet key: fewer buckets than the window spans
             end = start + sc.size
             parts = [b for at, b in buckets.items() if start <= at < end]
         else:
             parts = [b for j in range(per) if (b := buckets.get(start + j * bucket))]
-        return _observation(parts, start, sc.step) if parts else None
+        if not parts or (least > 1 and sum(b.count for b in parts) < least):
+            return None
+        return _observation(parts, start, sc.step, plan.suite.reads_publishers)
 
     def _sparse_windows(
-        self, state: KeyState, sc: Scale, lo: float, hi: float
+        self, state: KeyState, sc: Scale, lo: float, hi: float, publishers: bool
     ) -> Iterator[tuple[float, Observation | None, int]]:
         """As ``_windows``, for long spans with few buckets: from the buckets' side."""
         busy: set[float] = set()
@@ -466,7 +622,7 @@ class Detection:
             if start > cursor:
                 yield cursor, None, round((start - cursor) / sc.step)
             parts = list(_within(state, start, start + sc.size))
-            yield start, _observation(parts, start, sc.step), 0
+            yield start, _observation(parts, start, sc.step, publishers), 0
             cursor = start + sc.step
         if hi >= cursor:
             yield cursor, None, round((hi - cursor) / sc.step) + 1
@@ -501,7 +657,10 @@ class Detection:
         parts = list(_within(state, start, end))
         evidence = sorted((e for b in parts for e in b.evidence), key=_order)
         latest = max((b.latest for b in parts if b.latest), key=_order, default=None)
-        level = severity(decision.strength * plan.weight, obs.count, obs.publishers, obs.importance)
+        full = _observation(parts, start, sc.step, True)
+        level = severity(
+            decision.strength * plan.weight, obs.count, full.publishers, full.importance
+        )
         crossing = Crossing(
             burst_id(state.key, end, plan.burst_quiet),
             sc.name,
@@ -567,8 +726,8 @@ class Detection:
                 baseline=round(max(decision.baseline, 0.0), 6),
                 score=round(decision.score, 6),
                 severity=level,
-                publishers=obs.publishers,
-                importance=obs.importance,
+                publishers=full.publishers,
+                importance=full.importance,
                 detector=DetectorInfo(name=det.label, kind=det.kind, params=det.params),
                 evidence=[
                     Evidence.model_validate(e) for e in evidence[: self.config.evidence_limit]
@@ -604,7 +763,10 @@ class Detection:
         oldest = watermark - self.config.near_duplicate_horizon
         if state.stories and state.stories[0][1] < oldest:
             state.stories = [s for s in state.stories if s[1] >= oldest]
-        if ends_before(state.burst, watermark, plan.burst_quiet):
+        # A window that ended while the burst was open can still cross, revised, until
+        # the longest lateness has passed: it joins the burst, which is kept until then.
+        lateness = max(sc.lateness for sc in plan.scales)
+        if ends_before(state.burst, watermark - lateness, plan.burst_quiet):
             state.burst = None
 
     def needs_advance(self, state: KeyState) -> bool:
@@ -634,19 +796,21 @@ def _stored(
         yield cursor, None, round((hi - cursor) / sc.step) + 1
 
 
-def _observation(parts: list[Bucket], start: float, step: float) -> Observation:
+def _observation(parts: list[Bucket], start: float, step: float, publishers: bool) -> Observation:
+    """A window from its buckets. Distinct publishers (a union of the buckets' sets, the
+    costly part of a day's window) only if ``publishers``: only a detector that reads
+    them, and an alert's severity, need them."""
     if len(parts) == 1:
         b = parts[0]
         return Observation(start, step, b.count, len(b.publishers), b.importance)
-    publishers: set[str] = set()
     importance = None
     count = 0
     for b in parts:
         count += b.count
-        publishers.update(b.publishers)
         if b.importance is not None and (importance is None or b.importance > importance):
             importance = b.importance
-    return Observation(start, step, count, len(publishers), importance)
+    distinct = len({p for b in parts for p in b.publishers}) if publishers else 0
+    return Observation(start, step, count, distinct, importance)
 
 
 def _within(state: KeyState, start: float, end: float) -> Iterator[Bucket]:

@@ -85,6 +85,12 @@ class ScaleState:
     judged_as: dict[float, Observation] = field(default_factory=dict)
     """Window start → the observation each window with items was last judged on, until it
     is final: the baseline learns exactly that, whatever the buckets hold by then."""
+    read: dict[float, Observation | None] = field(default_factory=dict)
+    """Not stored: windows judged on the learned state, as read from their buckets then,
+    to learn them without reading again; a report landing in one drops it."""
+    bound: Any = None
+    """Not stored: the detectors' learned states checked against the signal's detectors
+    (``DetectorSuite.learned``), with the detectors they were checked against."""
 
     def to_json(self) -> list[Any]:
         judged_as = [

@@ -23,7 +23,7 @@ from typing import Any
 
 from streams.detect.detectors import Decision, DetectorBase, Observation
 
-__all__ = ["DetectorSuite", "Fired", "Judged"]
+__all__ = ["DetectorSuite", "Fired", "Judged", "Learned"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +58,11 @@ class DetectorSuite:
         # fingerprint lets a changed watchlist restart that detector's learning alone.
         self._prints = {d.label: _fingerprint(d) for d in detectors}
         self._plan = tuple((d, d.label, self._prints[d.label]) for d in detectors)
+        self._lean: dict[tuple[float, float], bool] = {}
+        self.least_count = min(d.least_count for d in detectors)
+        """Fewest items a window needs for any of these detectors to alert on it."""
+        self.reads_publishers = any(d.reads_publishers for d in detectors)
+        """Whether windows must count their distinct publishers for these detectors."""
 
     def initial(self) -> dict[str, Any]:
         return {d.label: self._fresh(d) for d in self.detectors}
@@ -84,7 +89,11 @@ class DetectorSuite:
 
     def waits_on_silence(self, states: dict[str, Any]) -> bool:
         """Whether an empty window could alert for this key (see ``waits_on_silence``)."""
-        return any(det.waits_on_silence(entry["s"]) for det, entry in self._entries(states))
+        # The provisional state where one is kept, else the learned one.
+        return any(
+            det.waits_on_silence(entry["s"] if "s" in entry else entry["f"])
+            for det, entry in self._entries(states)
+        )
 
     def initial_scale(self) -> dict[str, Any]:
         """Per detector, the provisional and final states of one time scale of a key."""
@@ -99,17 +108,35 @@ class DetectorSuite:
                 out.append(Judged(det, obs, decision))
         return out
 
-    def peek(self, states: dict[str, Any], obs: Observation) -> list[Judged]:
+    def peek(self, states: dict[str, Any], obs: Observation, pending: int | None) -> list[Judged]:
         """Decide on a window still open, on the reports counted so far, without learning
         it: only detectors whose decision rises with the count, so that more reports can
-        confirm an alert but never take it back."""
+        confirm an alert but never take it back. ``pending`` as in ``judge_learned``; None:
+        on the provisional state."""
         out = []
         for det, entry in self._entries(states, self._fresh_scale):
             if det.rises:
-                decision = det.decide(entry["s"], obs)
+                if pending is None:
+                    decision = det.decide(entry["s"], obs)
+                else:
+                    decision = det.decide(entry["f"], obs, pending)
                 if decision.alert:
                     out.append(Judged(det, obs, decision))
         return out
+
+    def judges_on_learned(self, step: float, unlearned: float) -> bool:
+        """Whether every detector judges windows on its learned state alone
+        (``DetectorBase.judges_on_learned``)."""
+        key = (step, unlearned)
+        lean = self._lean.get(key)
+        if lean is None:
+            lean = all(d.judges_on_learned(step, unlearned) for d in self.detectors)
+            self._lean[key] = lean
+        return lean
+
+    def learned(self, states: dict[str, Any]) -> Learned:
+        """One time scale's learned (final) states, checked against the detectors."""
+        return Learned(self, self._entries(states, self._fresh_learned))
 
     def judge_empty(
         self, states: dict[str, Any], start: float, step: float, windows: int
@@ -122,28 +149,16 @@ class DetectorSuite:
         out.sort(key=lambda j: j.obs.start)
         return out
 
-    def learn(self, states: dict[str, Any], obs: Observation) -> None:
-        """Fold a final window into the final state."""
-        for det, entry in self._entries(states, self._fresh_scale):
-            det.learn(entry["f"], obs)
-
-    def learn_empty(self, states: dict[str, Any], start: float, step: float, windows: int) -> None:
-        """Fold ``windows`` final empty windows from ``start`` into the final state."""
-        if windows > 0:
-            for det, entry in self._entries(states, self._fresh_scale):
-                det.observe_empty(entry["f"], start, step, windows)
-
     def rebuild(self, states: dict[str, Any]) -> None:
         """Provisional states back to the final ones, to judge revised windows again."""
         for _, entry in self._entries(states, self._fresh_scale):
             entry["s"] = copy.deepcopy(entry["f"])
 
-    def reset(self, states: dict[str, Any], *, provisional: bool) -> None:
-        """Detectors learn afresh (after a gap longer than keys live): the provisional
-        states while judging, the final ones while learning."""
-        which = "s" if provisional else "f"
+    def reset(self, states: dict[str, Any]) -> None:
+        """Provisional states judge afresh (after a gap longer than keys live idle; the
+        final ones learn afresh through ``Learned.reset``)."""
         for det, entry in self._entries(states, self._fresh_scale):
-            entry[which] = det.initial()
+            entry["s"] = det.initial()
 
     def permit(self, realert: dict[str, Any], det: DetectorBase, at: float) -> bool:
         """Whether ``det``'s re-alert rule lets a new burst of the key open at ``at``."""
@@ -175,6 +190,53 @@ class DetectorSuite:
 
     def _fresh_scale(self, det: DetectorBase) -> dict[str, Any]:
         return {"p": self._prints[det.label], "s": det.initial(), "f": det.initial()}
+
+    def _fresh_learned(self, det: DetectorBase) -> dict[str, Any]:
+        return {"p": self._prints[det.label], "f": det.initial()}
+
+    def drop_provisional(self, states: dict[str, Any]) -> None:
+        """Forget the provisional states (judging on the learned ones now)."""
+        for entry in states.values():
+            entry.pop("s", None)
+
+    def has_provisional(self, states: dict[str, Any]) -> bool:
+        return all("s" in entry for entry in states.values())
+
+
+class Learned:
+    """The learned states of one time scale of a key, ready to judge and learn windows."""
+
+    __slots__ = ("_entries", "suite")
+
+    def __init__(
+        self, suite: DetectorSuite, entries: list[tuple[DetectorBase, dict[str, Any]]]
+    ) -> None:
+        self.suite = suite
+        """The detectors the states were checked against: a new watchlist checks again."""
+        self._entries = entries
+
+    def judge(self, obs: Observation, pending: int) -> list[Judged]:
+        """Decide on a window as it closes (or is revised) on the learned state, where
+        ``judges_on_learned``: ``pending`` windows before it are not learned yet."""
+        out = []
+        for det, entry in self._entries:
+            decision = det.decide(entry["f"], obs, pending)
+            if decision.alert:
+                out.append(Judged(det, obs, decision))
+        return out
+
+    def learn(self, obs: Observation) -> None:
+        for det, entry in self._entries:
+            det.learn(entry["f"], obs)
+
+    def learn_empty(self, start: float, step: float, windows: int) -> None:
+        for det, entry in self._entries:
+            det.observe_empty(entry["f"], start, step, windows)
+
+    def reset(self) -> None:
+        """Learn afresh, after a gap longer than keys live idle."""
+        for det, entry in self._entries:
+            entry["f"] = det.initial()
 
 
 def _fingerprint(det: DetectorBase) -> str:

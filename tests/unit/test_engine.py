@@ -349,4 +349,4 @@ def test_a_gap_longer_than_a_key_lives_idle_restarts_it_instead_of_stepping_thro
     closed(d, state, T0 + 2 * H)  # then the present: 56 years of hourly windows later
     # Not one of those ~490,000 empty windows was observed: the detector starts afresh.
     scale = state.scales["1h"]
-    assert scale.judged == T0 and scale.detectors["seasonal"]["s"]["n"] == 0
+    assert scale.judged == T0 and scale.detectors["seasonal"]["f"]["n"] == 0

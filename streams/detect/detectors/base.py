@@ -31,7 +31,7 @@ class Observation:
     count: int
     """Distinct items counted in the window."""
     publishers: int = 0
-    """Distinct publishers among them."""
+    """Distinct publishers among them (0 for detectors that do not ``reads_publishers``)."""
     importance: int | None = None
     """Highest importance (1-10) among them, when the items carry one."""
 
@@ -68,6 +68,16 @@ class DetectorBase(BaseModel):
     Only these may judge a window early, on the items counted so far: more items can
     only confirm what they decided. Not a flatline, not a ratio that alerts on drops."""
 
+    @property
+    def least_count(self) -> int:
+        """Fewest items a window needs to alert; 0 where a quiet window may (a flatline).
+        Windows with fewer are not judged where the learned state judges them."""
+        return 0
+
+    reads_publishers: ClassVar[bool] = False
+    """Whether ``Observation.publishers`` is read; else windows leave it at 0, sparing a
+    union of publisher sets per window (alerts count them anyway)."""
+
     def waits_on_silence(self, state: dict[str, Any]) -> bool:
         """Whether, in this state, a window without items could still alert (a flatline).
 
@@ -100,10 +110,23 @@ class DetectorBase(BaseModel):
         """Decide on one closed window, then fold it into ``state`` (in place)."""
         raise NotImplementedError
 
-    def decide(self, state: dict[str, Any], obs: Observation) -> Decision:
+    def decide(self, state: dict[str, Any], obs: Observation, pending: int = 0) -> Decision:
         """Decide on a window without folding it in (an early look at an open window).
-        Override where copying the state costs."""
+        ``pending``: windows before it that ``state`` has not learned, for detectors that
+        ``judge_on_learned``; others ignore it. Override where copying the state costs."""
         return self.observe(copy.deepcopy(state), obs)
+
+    def judges_on_learned(self, step: float, unlearned: float) -> bool:
+        """Whether a window is decided the same on the state that has learned every window
+        but those in the ``unlearned`` seconds before it (``decide`` told how many) as on
+        one that has seen them all, and an empty window never alerts.
+
+        Where this holds (``seasonal``: a window's slot is not among the last day's
+        others) a key keeps one state per detector and time scale, its baseline: windows
+        are judged on it as they close and learned into it when final, and a late report
+        re-judges only its windows. Elsewhere windows are judged on a provisional state
+        that has seen every judged window, rebuilt when a late report revises one."""
+        return False
 
     def learn(self, state: dict[str, Any], obs: Observation) -> None:
         """Fold a window into ``state`` without deciding on it (a final window: its

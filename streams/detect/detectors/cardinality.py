@@ -7,7 +7,7 @@ which deserves a second look before anyone trusts it. State: none.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -20,6 +20,7 @@ class Cardinality(DetectorBase):
     """Distinct publishers in a window above or below a bound."""
 
     kind: Literal["cardinality"] = "cardinality"
+    reads_publishers: ClassVar[bool] = True
     max_publishers: int | None = Field(
         default=None, ge=0, description="Alert when more distinct publishers than this."
     )

@@ -119,14 +119,18 @@ class Seasonal(HourSlots):
 
     rises: ClassVar[bool] = True
 
-    def decide(self, state: dict[str, Any], obs: Observation) -> Decision:
+    def decide(self, state: dict[str, Any], obs: Observation, pending: int = 0) -> Decision:
         slot = self.slot_of(obs.start)
         mean, var = state["mean"][slot], state["var"][slot]
         count = obs.count
         expected = max(mean, self.floor)
+        if count < self.min_count:
+            # Cannot alert: most windows, and the tail is the costly part. Scores are
+            # only ever shown for alerts.
+            return Decision(0.0, expected, False, 0.0)
         score = tail_score(count, expected, var)
         bound = -math.log10(self.p_value)
-        warm = state["n"] * obs.step >= self.warmup * _PERIOD[self.period]
+        warm = (state["n"] + pending) * obs.step >= self.warmup * _PERIOD[self.period]
         if not warm and self.cold_count is not None:
             warm = count >= self.cold_count
         alert = warm and count >= self.min_count and score >= bound
@@ -140,6 +144,16 @@ class Seasonal(HourSlots):
     def learn(self, state: dict[str, Any], obs: Observation) -> None:
         self._fold(state, self.slot_of(obs.start), obs.step, obs.count)
 
+    @property
+    def least_count(self) -> int:
+        return self.min_count
+
+    def judges_on_learned(self, step: float, unlearned: float) -> bool:
+        # Windows on whole hours fall in a window's slot only whole periods apart: a window
+        # is judged on its own slot, and those earlier ones are learned. ``n`` (warmup)
+        # counts the unlearned windows through ``pending``.
+        return step % _SLOT == 0 and unlearned <= _PERIOD[self.period]
+
     def observe_empty(
         self, state: dict[str, Any], start: float, step: float, windows: int
     ) -> list[tuple[Observation, Decision]]:
@@ -149,8 +163,13 @@ class Seasonal(HourSlots):
         return []
 
     def _fold(self, state: dict[str, Any], slot: int, step: float, count: int) -> None:
+        # ewma.weight and ewma.update, written out: this runs for every window learned.
         means, variances, seen = state["mean"], state["var"], state["seen"]
-        alpha = ewma.weight(slot_alpha(self.half_life, step), seen[slot])
-        means[slot], variances[slot] = ewma.update(means[slot], variances[slot], count, alpha)
-        seen[slot] += 1
+        n = seen[slot]
+        alpha = max(slot_alpha(self.half_life, step), 1.0 / (n + 1))
+        mean = means[slot]
+        delta = count - mean
+        means[slot] = mean + alpha * delta
+        variances[slot] = (1.0 - alpha) * (variances[slot] + alpha * delta * delta)
+        seen[slot] = n + 1
         state["n"] += 1
