@@ -85,7 +85,11 @@ class SignalPlan:
     judges so with up to lateness plus two steps of windows before one not yet learned
     (``Detection._advance_learned``, ``Detection.early``)."""
 
+    lateness: float = field(init=False, default=0.0)
+    """The longest lateness of the scales."""
+
     def __post_init__(self) -> None:
+        object.__setattr__(self, "lateness", max((sc.lateness for sc in self.scales), default=0.0))
         names = frozenset(
             sc.name
             for sc in self.scales
@@ -345,10 +349,6 @@ class Detection:
         last, final = sc.last_judged(mark), sc.last_final(mark)
         if st.dirty is None and last <= st.judged and final <= st.final:
             return []
-        if st.judged_as or "s" in next(iter(st.detectors.values()), ()):
-            # Kept by the provisional way of judging, before the watchlist changed.
-            st.judged_as.clear()
-            plan.suite.drop_provisional(st.detectors)
         found: list[_Found] = []
         learned = self._learned(plan, st)
         if st.dirty is None and last == st.judged + sc.step and st.final < final < last:
@@ -383,6 +383,9 @@ class Detection:
         """The scale's learned states, checked once per key in memory and watchlist."""
         bound = st.bound
         if bound is None or bound.suite is not plan.suite:
+            # What the provisional way of judging kept, before the watchlist changed.
+            st.judged_as.clear()
+            plan.suite.drop_provisional(st.detectors)
             bound = st.bound = plan.suite.learned(st.detectors)
         return bound
 
@@ -765,8 +768,7 @@ class Detection:
             state.stories = [s for s in state.stories if s[1] >= oldest]
         # A window that ended while the burst was open can still cross, revised, until
         # the longest lateness has passed: it joins the burst, which is kept until then.
-        lateness = max(sc.lateness for sc in plan.scales)
-        if ends_before(state.burst, watermark - lateness, plan.burst_quiet):
+        if ends_before(state.burst, watermark - plan.lateness, plan.burst_quiet):
             state.burst = None
 
     def needs_advance(self, state: KeyState) -> bool:

@@ -218,21 +218,27 @@ def _feed(rng: random.Random, delays: bool = False) -> list[tuple[float, object]
     return out
 
 
+def _run(det: Seasonal, seed: int, delays: bool) -> tuple[KeyState, list]:
+    """``_feed`` through one detector at the default scales, then three days on."""
+    d = detection({"s": [det]}, scales=DEFAULT_SCALES)
+    stream = _feed(random.Random(seed), delays=delays)
+    state = d.new_state(stream[0][1])
+    alerts = []
+    for mark, h in stream:
+        alerts += d.apply(state, h, mark, "v", NOW)[1].alerts
+    alerts += closed(d, state, stream[-1][0] + 3 * 24 * H)
+    return state, alerts
+
+
 @settings(max_examples=8, deadline=None)
 @given(seed=st.integers(0, 2**32))
 def test_arrival_order_within_the_allowed_lateness_judges_and_learns_the_same(seed: int) -> None:
     """Late reports within the allowed lateness revise their windows: every window ends
     judged and learned on its full count, so the baselines, the bursts and their alert ids
     come out the same (delays here are harsher than real feeds': see docs/detection.md)."""
-    d = detection({"s": [Seasonal(warmup=1)]}, scales=DEFAULT_SCALES)
     runs = []
     for delays in (False, True):
-        stream = _feed(random.Random(seed), delays=delays)
-        state = d.new_state(stream[0][1])
-        alerts = []
-        for mark, h in stream:
-            alerts += d.apply(state, h, mark, "v", NOW)[1].alerts
-        alerts += closed(d, state, stream[-1][0] + 3 * 24 * H)
+        state, alerts = _run(Seasonal(warmup=1), seed, delays)
         bursts: dict[str, list[str]] = {}
         for a in alerts:
             bursts.setdefault(a.burst_id, []).append(a.scale)
@@ -277,13 +283,7 @@ def test_judging_on_the_learned_state_is_judging_on_a_provisional_one(
     (ids, counts, decision times) and the baselines that two states give."""
     runs = []
     for det in (Seasonal(warmup=1), _ProvisionalSeasonal(warmup=1)):
-        d = detection({"s": [det]}, scales=DEFAULT_SCALES)
-        stream = _feed(random.Random(seed), delays=delays)
-        state = d.new_state(stream[0][1])
-        alerts = []
-        for mark, h in stream:
-            alerts += d.apply(state, h, mark, "v", NOW)[1].alerts
-        alerts += closed(d, state, stream[-1][0] + 3 * 24 * H)
+        state, alerts = _run(det, seed, delays)
         learned = {n: sc.detectors["seasonal"]["f"] for n, sc in state.scales.items()}
         kept = {"s" in sc.detectors["seasonal"] for sc in state.scales.values()}
         assert kept == {not det.judges_on_learned(H, 14 * H)}
