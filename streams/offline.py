@@ -17,15 +17,13 @@ from datetime import UTC, datetime
 
 from streams.detect.engine import Detection, HitOutcome
 from streams.detect.processor import BatchResult, DetectProcessor, OpenKeys
-from streams.models import Alert, WatermarkTick
+from streams.models import Alert, SignalHit, WatermarkTick
 from streams.pipeline.config import detect_config
 from streams.progress import Progress
 from streams.settings import Settings
-from streams.signals.hits import item_hits
+from streams.signals.ingest import IngestProcessor
 from streams.signals.matcher import Matcher
 from streams.signals.watchlist import Watchlist, load_watchlist
-from streams.sources.decode import Rejection, decode_item
-from streams.sources.eventtime import EventTime
 
 __all__ = ["OfflineRun", "run_offline"]
 
@@ -66,34 +64,34 @@ def run_offline(
     matcher = Matcher(watchlist)
     config = detect_config(settings, watchlist)
     processor = DetectProcessor(Detection(config), {}, OpenKeys(lambda _key: 0), matcher.version)
+    ingest = IngestProcessor(
+        matcher, outlets=settings.watermark_outlets, max_ahead=settings.max_event_ahead
+    )
     first: dict[str, float] = {}
     run = OfflineRun()
-    watermark = float("-inf")
-    clock = EventTime(settings.watermark_outlets)
-    latest = float("-inf")
     now = datetime.now(UTC)
     for value in values:
         run.received += 1
         if progress is not None and run.received % 1000 == 0:
             progress.update(run.received)
         # Offline there is no broker timestamp: the record is received now.
-        item = decode_item(value, received_at=time.time(), max_ahead=settings.max_event_ahead)
-        if isinstance(item, Rejection):
-            run.deadlettered[item.reason] += 1
-            continue
-        run.ingested += 1
-        latest = max(latest, item.published_at.timestamp())
-        watermark = clock.observe(item.publisher, item.published_at.timestamp())
-        records: list = [(0, h) for h in item_hits(matcher, item, 0.0, watermark)]
-        records.append((0, WatermarkTick(watermark=datetime.fromtimestamp(watermark, UTC))))
-        _apply(run, processor, processor.process(records, now), first, config.default.bucket)
+        done = ingest.process([(0, value, time.time())])
+        for _, rejection in done.rejected:
+            run.deadlettered[rejection.reason] += 1
+        run.ingested += done.items
+        records: list[tuple[int, SignalHit | WatermarkTick]] = [(0, h) for h in done.hits]
+        records += [(0, tick) for tick in done.ticks]
+        if records:
+            batch = processor.process(records, now)
+            _apply(run, processor, batch, first, config.default.bucket)
     step = config.default.bucket
+    watermark = ingest.mark()
     if flush and watermark > float("-inf"):
         # Far enough for every window of every scale that holds a report to be judged.
         longest = max(
             sc.size for plan in (config.default, *config.plans.values()) for sc in plan.scales
         )
-        watermark = max(watermark, latest) + longest + settings.window_grace
+        watermark = max(watermark, ingest.latest) + longest + settings.window_grace
         tick = WatermarkTick(watermark=datetime.fromtimestamp(watermark, UTC))
         _apply(run, processor, processor.process([(0, tick)], now), first, step)
     if progress is not None:

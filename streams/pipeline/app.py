@@ -38,11 +38,10 @@ from streams.pipeline.http_items import add_items_endpoint
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.offsets import add_commit_guards
 from streams.settings import Settings
-from streams.signals.hits import item_hits
+from streams.signals.ingest import IngestProcessor
 from streams.signals.matcher import Matcher
 from streams.signals.watchlist import load_watchlist
-from streams.sources.decode import Rejection, decode_item, describe
-from streams.sources.eventtime import EventTime
+from streams.sources.decode import Rejection, describe
 
 __all__ = ["Watchfloor", "create_app"]
 
@@ -154,41 +153,21 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         log.debug("dead-lettered", extra={"reason": rejection.reason, "offset": msg.offset})
         return await deadletter_topic.send(key=msg.key, value=encode(record), force=True)
 
-    async def ingest_batch(events: list[faust.EventT], watermarks: dict[int, EventTime]) -> None:
-        """Decode and validate raw items, match every signal in one pass, emit hits.
-
-        ``watermarks`` holds this instance's event time per raw partition: each partition
-        is its own source, so one read ahead of the others cannot make theirs late, and
-        within a partition one outlet's clock running ahead cannot either.
-        """
-        pending = []
-        moved: set[int] = set()
-        for event in events:
-            metrics.records_received.inc()
-            item = decode_item(
-                event.message.value,
-                received_at=event.message.timestamp,
-                max_ahead=settings.max_event_ahead,
+    async def ingest_batch(events: list[faust.EventT], ingest: IngestProcessor) -> None:
+        """Decode and validate raw items, match every signal in one pass, emit hits, the
+        sources' ticks and dead letters (``IngestProcessor``: one per agent instance)."""
+        done = ingest.process(
+            (e.message.partition, e.message.value, e.message.timestamp) for e in events
+        )
+        metrics.records_received.inc(len(events))
+        metrics.items_ingested.inc(done.items)
+        pending = [await dead_letter(events[n], rejection) for n, rejection in done.rejected]
+        for hit in done.hits:
+            metrics.signal_hits.labels(hit.signal_id).inc()
+            pending.append(
+                await signals_topic.send(key=hit.key.encode(), value=encode(hit), force=True)
             )
-            if isinstance(item, Rejection):
-                pending.append(await dead_letter(event, item))
-                continue
-            metrics.items_ingested.inc()
-            source = event.message.partition
-            clock = watermarks.get(source)
-            if clock is None:
-                clock = watermarks[source] = EventTime(settings.watermark_outlets)
-            mark = clock.observe(item.publisher, item.published_at.timestamp())
-            moved.add(source)
-            for hit in item_hits(matcher, item, event.message.timestamp, mark, source):
-                metrics.signal_hits.labels(hit.signal_id).inc()
-                pending.append(
-                    await signals_topic.send(key=hit.key.encode(), value=encode(hit), force=True)
-                )
-        for source in sorted(moved):
-            tick = WatermarkTick(
-                watermark=datetime.fromtimestamp(watermarks[source].mark, UTC), source=source
-            )
+        for tick in done.ticks:
             body = encode(tick)
             for partition in range(settings.partitions):
                 sent = await signals_topic.send(value=body, partition=partition, force=True)
@@ -262,10 +241,12 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
 
     @app.agent(raw_topic, name="ingest")
     async def ingest(stream: faust.StreamT[bytes]) -> None:
-        watermarks: dict[int, EventTime] = {}
+        ingest_core = IngestProcessor(
+            matcher, outlets=settings.watermark_outlets, max_ahead=settings.max_event_ahead
+        )
         async for events in _batches(stream, settings):
             async with _crash_worker_on_error(app, "ingest"):
-                await ingest_batch(list(events), watermarks)
+                await ingest_batch(list(events), ingest_core)
 
     @app.agent(signals_topic, name="detect")
     async def detect(stream: faust.StreamT[bytes]) -> None:
