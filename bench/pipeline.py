@@ -1,12 +1,15 @@
 """End-to-end throughput and latency of the real pipeline on a real Kafka broker.
 
-    python bench/pipeline.py --items 50000
+    python bench/pipeline.py --items 50000 [--rate ITEMS_PER_S] [--latency]
 
-Generates the sample feed, starts ``python -m streams worker`` on fresh topics, produces
-every item at full speed and polls the worker's /metrics until every record is received
-and every signal hit is accounted for. Then, by default, reads the same raw topic with a
-plain aiokafka consumer (decode + count, no Faust) as a baseline: absolute figures depend
-on the machine and its neighbours, the pipeline/baseline ratio much less so.
+Generates the sample feed (dated to end before today, so none of it is refused as
+future), starts ``python -m streams worker`` on fresh topics, produces every item at full
+speed (or at a steady ``--rate``) and polls the worker's /metrics until every record is
+received and every signal hit is accounted for. Then, by default, reads the same raw
+topic with a plain aiokafka consumer (decode + count, no Faust) as a baseline: absolute
+figures depend on the machine and its neighbours, the pipeline/baseline ratio much less
+so. With ``--latency`` it then runs again, on fresh topics, at a steady half of the rate
+just measured: latency there is the pipeline's, not a queue's.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,19 +56,34 @@ Record = tuple[bytes, bytes]  # (key, value), encoded before any clock starts
 # --- input ----------------------------------------------------------------------------------
 
 
-def feed_records(items: int) -> list[Record]:
+def feed_records(items: int, today: datetime | None = None) -> list[Record]:
     """``items`` records of the sample feed, extended in days at its usual daily volume.
 
     More days rather than denser days keeps the mix of background, near-miss, genuine and
-    redelivered items the same at every size, so runs of different sizes compare.
+    redelivered items the same at every size, so runs of different sizes compare. The
+    feed ends before ``today`` (by default the present), so no item is refused as dated
+    in the future whatever the size and the day; it starts on the Monday, at its usual
+    hour, a whole number of weeks before the sample feed's own start, so every run of one
+    size sends the same feed, moved by whole weeks, its surge with it.
     """
     days = math.ceil(items / 150) + 1  # the default feed carries ~153 items a day
-    feed = generate(FeedSpec(days=days))
+    feed = generate(_spec(days, today))
     while len(feed) < items:
         days = math.ceil(days * 1.1)
-        feed = generate(FeedSpec(days=days))
+        feed = generate(_spec(days, today))
     # Keyed by item id as `watchfloor replay` does, so redeliveries share a partition.
     return [(str(item["id"]).encode(), orjson.dumps(item)) for item in feed[:items]]
+
+
+def _spec(days: int, today: datetime | None) -> FeedSpec:
+    base = FeedSpec()
+    end = (today or datetime.now(UTC)) - timedelta(days=1)
+    weeks = max(0, math.ceil((base.start + timedelta(days=days) - end) / timedelta(weeks=1)))
+    shift = timedelta(weeks=weeks)
+    surge = base.surge
+    if surge is not None:
+        surge = replace(surge, start=surge.start - shift, end=surge.end - shift)
+    return replace(base, start=base.start - shift, days=days, surge=surge)
 
 
 # --- broker ---------------------------------------------------------------------------------
@@ -183,8 +202,11 @@ def histogram_quantile(q: float, samples: Samples, name: str) -> Quantile | None
 # --- produce and wait -----------------------------------------------------------------------
 
 
-async def produce(settings: Settings, records: list[Record]) -> tuple[float, float]:
-    """Send every record as fast as the project's producer settings allow.
+async def produce(
+    settings: Settings, records: list[Record], rate: float | None = None
+) -> tuple[float, float]:
+    """Send every record as fast as the project's producer settings allow, or at a steady
+    ``rate`` items a second.
 
     Returns (t0, t_acked) on the monotonic clock: t0 just before the first send (producer
     already connected), t_acked once the broker acknowledged the last record.
@@ -194,7 +216,12 @@ async def produce(settings: Settings, records: list[Record]) -> tuple[float, flo
     try:
         t0 = time.monotonic()
         pending = []
-        for key, value in records:
+        for n, (key, value) in enumerate(records):
+            if rate is not None:
+                # On schedule: record n goes out at t0 + n / rate, never in a catch-up rush.
+                ahead = t0 + n / rate - time.monotonic()
+                if ahead > 0.002:
+                    await asyncio.sleep(ahead)
             pending.append(await producer.send(settings.topic_raw, value=value, key=key))
             if len(pending) >= 10_000:  # bounded memory of futures, as send_records does
                 await asyncio.gather(*pending)
@@ -297,14 +324,14 @@ class Result:
         return self.items / self.seconds
 
 
-def report(result: Result, settings: Settings) -> None:
+def report(result: Result, settings: Settings, mode: str) -> None:
     acc = Accounting.of(result.samples)
     p50 = histogram_quantile(0.50, result.samples, LATENCY)
     p99 = histogram_quantile(0.99, result.samples, LATENCY)
     observed = total(result.samples, f"{LATENCY}_count")
     rss = f"{result.rss_mib:,.1f} MiB (VmHWM)" if result.rss_mib is not None else "n/a"
     lines = [
-        f"pipeline: {settings.bootstrap}, {settings.partitions} partition(s), "
+        f"pipeline, {mode}: {settings.bootstrap}, {settings.partitions} partition(s), "
         f"batch size {settings.batch_size}, batch within {settings.batch_within}s",
         f"  items            {result.items:,}",
         f"  seconds          {result.seconds:.2f}  (first send → all accounted; "
@@ -352,23 +379,36 @@ def run(args: argparse.Namespace, bootstrap: str) -> int:
     run_id = uuid.uuid4().hex[:8]
     settings = bench_settings(bootstrap, run_id, args.batch_size)
     try:
-        result = run_pipeline(settings, records, args.timeout)
-        report(result, settings)
+        mode = f"steady at {args.rate:,.0f} items/s" if args.rate else "burst (all at once)"
+        result = run_pipeline(settings, records, args.timeout, args.rate)
+        report(result, settings, mode)
         if args.baseline:
             report_baseline(result, asyncio.run(baseline(settings, args.items, args.timeout)))
     finally:
         asyncio.run(delete_run_topics(settings, run_id))
+    if args.latency:
+        # Latency under load, not queueing: half the rate just measured, on fresh topics.
+        half = result.rate / 2
+        run_id = uuid.uuid4().hex[:8]
+        settings = bench_settings(bootstrap, run_id, args.batch_size)
+        try:
+            steady = run_pipeline(settings, records, args.timeout, half)
+            report(steady, settings, f"steady at half that rate, {half:,.0f} items/s")
+        finally:
+            asyncio.run(delete_run_topics(settings, run_id))
     return 0
 
 
-def run_pipeline(settings: Settings, records: list[Record], timeout: float) -> Result:
+def run_pipeline(
+    settings: Settings, records: list[Record], timeout: float, rate: float | None = None
+) -> Result:
     folder = Path(tempfile.mkdtemp(prefix="watchfloor-bench-"))
     worker = WorkerProcess(settings, folder / "worker.log", cwd=folder)
     try:
         worker.wait_for("the worker's /metrics", lambda _: True, timeout=60)
         worker.wait_for("the worker's partition assignment", rebalanced, timeout=60)
         print(f"producing to {settings.topic_raw} ...", file=sys.stderr, flush=True)
-        t0, t_acked = asyncio.run(produce(settings, records))
+        t0, t_acked = asyncio.run(produce(settings, records, rate))
         t_end, samples = wait_accounted(worker, len(records), t0, timeout)
         return Result(len(records), t_end - t0, t_acked - t0, samples, worker.rss_peak_mib())
     finally:
@@ -391,9 +431,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--timeout", type=float, default=300.0, help="seconds from the first send to full count"
     )
+    parser.add_argument(
+        "--rate", type=float, default=None, help="send at this steady rate (items/s), not at once"
+    )
+    parser.add_argument(
+        "--latency",
+        action="store_true",
+        help="then run again at a steady half of the measured rate, for latency under load",
+    )
     args = parser.parse_args(argv)
     if args.items < 1:
         parser.error("--items must be at least 1")
+    if args.rate is not None and args.rate <= 0:
+        parser.error("--rate must be above 0")
     return args
 
 
