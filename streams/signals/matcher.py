@@ -8,7 +8,9 @@ words are then checked there. No loop of regexes per signal. ``bench/matching.py
 times the scan against the dict-per-word index this replaced.
 
 Each signal then checks where its groups occurred: anywhere in the item, within one
-sentence, or within N consecutive words, and reports the sentence where they met.
+sentence, or within N consecutive words, and reports the sentence where they met. Before
+any of that, one scan of the whole item, folded at once, tells whether any signal has a
+candidate for each of its groups; most items have none and stop there.
 """
 
 from __future__ import annotations
@@ -107,7 +109,10 @@ class Matcher:
 
     def match(self, item: RawItem) -> list[Match]:
         """Signals the item matches, each with the terms found and where, in list order."""
-        found = self._find([item.title, item.deck, item.body])
+        parts = [item.title, item.deck, item.body]
+        if not self._match_all and not self._may_match(parts):
+            return []
+        found = self._find(parts)
         if not found.positions and not self._match_all:
             return []
         region = slug(item.region)
@@ -135,6 +140,19 @@ class Matcher:
                 key, key_region = f"{cs.signal.id}|{region}", region
             matches.append(Match(cs.signal.id, key_region, terms, key, sentence, cs.signal.weight))
         return matches
+
+    def _may_match(self, parts: list[str | None]) -> bool:
+        """Whether some signal has, somewhere in the item, the first word of a term of each
+        of its groups: one fold and one scan of the whole item, in C but for the few places
+        a term may start. Most items have none, and are done with here; the others are cut
+        into sentences and their terms and distances checked (``_find``)."""
+        if not len(self._automaton):
+            return False
+        words = tokens(" ".join(p for p in parts if p))
+        starts: set[int] = set()
+        for _, (_, candidates) in self._automaton.iter(" " + " ".join(words) + " "):
+            starts.update(term.slot for term in candidates)
+        return any(all(group & starts for group in cs.groups) for cs in self._signals)
 
     def _find(self, parts: list[str | None]) -> _Found:
         texts = [s for part in parts if part for s in sentences(part)]

@@ -1,3 +1,7 @@
+import copy
+from pathlib import Path
+
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -5,6 +9,7 @@ from hypothesis import strategies as st
 from streams.models import RawItem
 from streams.signals.matcher import Match, Matcher
 from streams.signals.watchlist import Watchlist, load_watchlist
+from streams.sources.samplefeed import generate
 
 MATCHER = Matcher(load_watchlist())
 
@@ -255,3 +260,19 @@ def test_shortest_span_agrees_with_brute_force(raw: list[list[tuple[int, int]]])
         max(e for _, e in choice) - min(s for s, _ in choice) for choice in product(*per_group)
     )
     assert got is not None and got[1] - got[0] == best
+
+
+def test_the_whole_item_candidate_scan_changes_no_hit() -> None:
+    """Items without a candidate for every group of some signal stop before sentences are
+    cut: on the labelled corpus and the sample feed, the hits are those of the full path."""
+    corpus = Path(__file__).resolve().parents[1] / "data" / "signal_corpus.jsonl"
+    rows = [orjson.loads(line) for line in corpus.read_bytes().splitlines() if line.strip()]
+    items = [RawItem.model_validate(i) for i in [*rows, *generate()]]
+    screened = Matcher(load_watchlist())
+    full = copy.copy(screened)
+    full._may_match = lambda _parts: True  # type: ignore[method-assign]
+    stopped = 0
+    for item in items:
+        assert screened.match(item) == full.match(item)
+        stopped += not screened._may_match([item.title, item.deck, item.body])
+    assert stopped > len(items) // 2  # most items are done with by the scan
