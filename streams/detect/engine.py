@@ -28,7 +28,7 @@ from typing import Any
 
 from streams.detect.bursts import Crossing, ends_before, step
 from streams.detect.detectors import Observation
-from streams.detect.scales import Scale
+from streams.detect.scales import Scale, bucket_of
 from streams.detect.severity import severity
 from streams.detect.state import Bucket, KeyState, ScaleState
 from streams.detect.suite import DetectorSuite, Judged, Learned
@@ -73,7 +73,9 @@ class SignalPlan:
     """How one signal's keys are judged: detectors, time scales and burst rule."""
 
     suite: DetectorSuite
+    """Every detector of the signal."""
     scales: tuple[Scale, ...]
+    """Each judged by at least one detector (``DetectorBase.judges_scale``)."""
     bucket: float
     """Seconds per count bucket: the gcd of every scale's size and step."""
     weight: float = 1.0
@@ -87,13 +89,45 @@ class SignalPlan:
 
     lateness: float = field(init=False, default=0.0)
     """The longest lateness of the scales."""
+    suites: Mapping[str, DetectorSuite] = field(init=False, default_factory=dict)
+    """By scale name: the detectors that judge it."""
+
+    @classmethod
+    def of(
+        cls,
+        suite: DetectorSuite,
+        scales: tuple[Scale, ...],
+        weight: float = 1.0,
+        burst_quiet: float = 6 * 3600.0,
+    ) -> SignalPlan:
+        """The plan of ``suite`` at ``scales``: those that no detector judges left out, the
+        count bucket fitted to the rest."""
+        names = {sc.name for sc in scales}
+        for det in suite.detectors:
+            if unknown := set(det.scales or ()) - names:
+                raise ValueError(
+                    f"detector {det.label} names scales {sorted(unknown)}; "
+                    f"its signal has {sorted(names)}"
+                )
+        shortest = scales[0].name
+        kept = tuple(
+            sc for sc in scales if any(d.judges_scale(sc.name, shortest) for d in suite.detectors)
+        )
+        return cls(suite, kept, bucket_of(kept), weight, burst_quiet)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lateness", max((sc.lateness for sc in self.scales), default=0.0))
+        shortest = self.scales[0].name if self.scales else ""
+        suites = {}
+        for sc in self.scales:
+            dets = [d for d in self.suite.detectors if d.judges_scale(sc.name, shortest)]
+            whole = len(dets) == len(self.suite.detectors)
+            suites[sc.name] = self.suite if whole else DetectorSuite(dets, sc.size)
+        object.__setattr__(self, "suites", suites)
         names = frozenset(
             sc.name
             for sc in self.scales
-            if self.suite.judges_on_learned(sc.step, sc.lateness + 2 * sc.step)
+            if suites[sc.name].judges_on_learned(sc.step, sc.lateness + 2 * sc.step)
         )
         object.__setattr__(self, "on_learned", names)
 
@@ -261,7 +295,7 @@ class Detection:
                 continue
             found += [
                 _Found(sc, j, 0.0, early=True)
-                for j in plan.suite.peek(detectors, obs, pending)
+                for j in plan.suites[sc.name].peek(detectors, obs, pending)
                 if st is None or self._new_crossing(st, j)
             ]
         found.sort(key=lambda f: f.scale.size)
@@ -350,14 +384,14 @@ class Detection:
         if st.dirty is None and last <= st.judged and final <= st.final:
             return []
         found: list[_Found] = []
-        learned = self._learned(plan, st)
+        learned = self._learned(plan, sc, st)
         if st.dirty is None and last == st.judged + sc.step and st.final < final < last:
             # The usual step, written out: learn the window made final, then judge the
             # window closed, on it and every earlier one of its slot.
             self._learn(state, plan, sc, st, final, learned)
             st.judged = last
             obs = st.read[last] = self._window_at(state, plan, sc, last)
-            if obs is not None and obs.count >= plan.suite.least_count:
+            if obs is not None and obs.count >= plan.suites[sc.name].least_count:
                 pending = round((last - final) / sc.step) - 1
                 for judged in learned.judge(obs, pending):
                     if self._new_crossing(st, judged):
@@ -379,14 +413,14 @@ class Detection:
         return found
 
     @staticmethod
-    def _learned(plan: SignalPlan, st: ScaleState) -> Learned:
+    def _learned(plan: SignalPlan, sc: Scale, st: ScaleState) -> Learned:
         """The scale's learned states, checked once per key in memory and watchlist."""
-        bound = st.bound
-        if bound is None or bound.suite is not plan.suite:
+        bound, suite = st.bound, plan.suites[sc.name]
+        if bound is None or bound.suite is not suite:
             # What the provisional way of judging kept, before the watchlist changed.
             st.judged_as.clear()
-            plan.suite.drop_provisional(st.detectors)
-            bound = st.bound = plan.suite.learned(st.detectors)
+            suite.drop_provisional(st.detectors)
+            bound = st.bound = suite.learned(st.detectors)
         return bound
 
     def _learn_final(self, state: KeyState, plan: SignalPlan, watermark: float, ts: float) -> None:
@@ -419,7 +453,7 @@ class Detection:
         the learned state once every final window before it is learned: windows of its
         slot a period earlier are. Empty windows never alert here."""
         last_final = sc.last_final(state.watermark)
-        least = plan.suite.least_count
+        least = plan.suites[sc.name].least_count
         windows: Iterator[tuple[float, Observation | None, int]]
         if lo == hi:  # the usual step: one window, kept to be learned when final
             obs = st.read[lo] = self._window_at(state, plan, sc, lo)
@@ -449,7 +483,7 @@ class Detection:
         """Learn the windows after ``st.final`` up to the one starting at ``upto``, final
         now, on their buckets."""
         lo = st.final + sc.step
-        learned = learned or self._learned(plan, st)
+        learned = learned or self._learned(plan, sc, st)
         if lo == upto:  # the usual step: one window, most often read when it was judged
             obs = st.read.pop(lo) if lo in st.read else self._window_at(state, plan, sc, lo)
             if obs is None:
@@ -487,7 +521,7 @@ class Detection:
     def _advance_scale(
         self, state: KeyState, plan: SignalPlan, sc: Scale, st: ScaleState, out: Advanced
     ) -> list[_Found]:
-        suite, mark = plan.suite, state.watermark
+        suite, mark = plan.suites[sc.name], state.watermark
         found: list[_Found] = []
         last = sc.last_judged(mark)
         if st.dirty is None and last <= st.judged and sc.last_final(mark) <= st.final:
@@ -545,7 +579,7 @@ class Detection:
         for start, obs, empty in self._windows(state, plan, sc, lo, hi):
             if obs is not None:
                 st.judged_as[start] = obs
-                yield from plan.suite.judge(st.detectors, obs)
+                yield from plan.suites[sc.name].judge(st.detectors, obs)
             else:
                 yield from self._judge_empty(plan, sc, st, start, empty)
 
@@ -555,9 +589,9 @@ class Detection:
         if empty * sc.step > self.config.idle_ttl:
             # Longer than a key's state lives idle: start afresh, as if it had expired,
             # rather than step through (say) centuries after one mis-dated first item.
-            plan.suite.reset(st.detectors)
+            plan.suites[sc.name].reset(st.detectors)
             return []
-        return plan.suite.judge_empty(st.detectors, start, sc.step, empty)
+        return plan.suites[sc.name].judge_empty(st.detectors, start, sc.step, empty)
 
     def _windows(
         self, state: KeyState, plan: SignalPlan, sc: Scale, lo: float, hi: float
@@ -775,8 +809,12 @@ class Detection:
         """Whether a watermark may change this key: kept buckets, or silence can alert."""
         if state.buckets:
             return True
-        suite = self.plan(state.signal_id).suite
-        return any(suite.waits_on_silence(st.detectors) for st in state.scales.values())
+        suites = self.plan(state.signal_id).suites
+        return any(
+            suites[name].waits_on_silence(st.detectors)
+            for name, st in state.scales.items()
+            if name in suites
+        )
 
     def expired(self, state: KeyState) -> bool:
         """An idle key whose windows are all final: its state may be dropped."""

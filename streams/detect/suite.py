@@ -240,4 +240,5 @@ class Learned:
 
 
 def _fingerprint(det: DetectorBase) -> str:
-    return hashlib.sha256(det.model_dump_json().encode()).hexdigest()[:12]
+    # Which scales a detector judges is not a parameter of its state.
+    return hashlib.sha256(det.model_dump_json(exclude={"scales"}).encode()).hexdigest()[:12]

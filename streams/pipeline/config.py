@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from streams.detect.detectors import DetectorBase
 from streams.detect.engine import DetectConfig, SignalPlan
-from streams.detect.scales import ScaleSpec, bucket_of, scales_from
+from streams.detect.scales import ScaleSpec, scales_from
 from streams.detect.suite import DetectorSuite
 from streams.settings import Settings
 from streams.signals.watchlist import Watchlist
@@ -19,10 +19,9 @@ def detect_config(settings: Settings, watchlist: Watchlist) -> DetectConfig:
         detectors: Sequence[DetectorBase], specs: Sequence[ScaleSpec], weight: float = 1.0
     ) -> SignalPlan:
         scales = scales_from(specs, settings.window_grace)
-        return SignalPlan(
-            suite=DetectorSuite(detectors, scales[0].size),
-            scales=scales,
-            bucket=bucket_of(scales),
+        return SignalPlan.of(
+            DetectorSuite(detectors, scales[0].size),
+            scales,
             weight=weight,
             burst_quiet=watchlist.burst_quiet,
         )

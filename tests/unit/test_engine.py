@@ -12,7 +12,7 @@ from streams.detect.engine import (
     update_id,
 )
 from streams.detect.realert import Realert
-from streams.detect.scales import ScaleSpec, bucket_of, scales_from
+from streams.detect.scales import ScaleSpec, scales_from
 from streams.detect.state import KeyState
 from streams.detect.suite import DetectorSuite
 from streams.models import SignalHit
@@ -61,7 +61,7 @@ def detection(
 
     def plan(dets: list[DetectorBase]) -> SignalPlan:
         suite = DetectorSuite(dets, built[0].size)
-        return SignalPlan(suite, built, bucket_of(built), burst_quiet=quiet)
+        return SignalPlan.of(suite, built, burst_quiet=quiet)
 
     plans = {sid: plan(dets) for sid, dets in per_signal.items()}
     return Detection(DetectConfig(plans=plans, default=plan([Significance()]), **kw))  # type: ignore[arg-type]

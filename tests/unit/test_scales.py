@@ -43,7 +43,7 @@ def test_scales_of_one_signal_need_distinct_sizes() -> None:
 
 
 def test_a_slow_burst_no_hour_shows_crosses_at_a_longer_scale() -> None:
-    d = detection({"s": [Threshold(count=6)]}, scales=HOUR_AND_SIX)
+    d = detection({"s": [Threshold(count=6, scales=["1h", "6h"])]}, scales=HOUR_AND_SIX)
     state = d.new_state(hit("x", T0))
     slow = [hit(f"r{i}", T0 + i * 1800 + 60, publisher=f"p{i}") for i in range(12)]
     _, alerts = feed(d, state, [*slow, hit("later", T0 + 20 * H)])
@@ -58,7 +58,7 @@ def test_a_slow_burst_no_hour_shows_crosses_at_a_longer_scale() -> None:
 
 
 def test_a_burst_crossing_every_scale_is_one_burst_with_updates() -> None:
-    d = detection({"s": [Threshold(count=5)]}, scales=DEFAULT_SCALES)
+    d = detection({"s": [Threshold(count=5, scales=["1h", "6h", "1d"])]}, scales=DEFAULT_SCALES)
     state = d.new_state(hit("x", T0))
     sharp = [hit(f"r{i}", T0 + 60 * i, publisher=f"p{i}") for i in range(8)]
     _, alerts = feed(d, state, [*sharp, hit("later", T0 + 40 * H)])
@@ -310,3 +310,19 @@ def test_a_report_final_for_one_scale_is_learned_only_by_the_scales_it_reached()
         closed(d, state, T0 + 40 * H)
         learned.append({n: sc.detectors["seasonal"]["f"] for n, sc in state.scales.items()})
     assert learned[0] == learned[1]
+
+
+def test_a_fixed_count_judges_the_shortest_scale_unless_it_names_others() -> None:
+    """Ten reports an hour and ten a day are different bars: a threshold (ElastAlert's
+    frequency rule, a count within a timeframe) keeps to the shortest scale."""
+    plain = detection({"s": [Threshold(count=5), Seasonal()]}, scales=DEFAULT_SCALES)
+    plan = plain.plan("s")
+    assert [d.kind for d in plan.suites["1h"].detectors] == ["threshold", "seasonal"]
+    assert [d.kind for d in plan.suites["1d"].detectors] == ["seasonal"]
+    alone = detection({"s": [Threshold(count=5)]}, scales=DEFAULT_SCALES).plan("s")
+    assert [sc.name for sc in alone.scales] == ["1h"] and alone.bucket == H
+    state = plain.new_state(hit("x", T0))
+    _, alerts = feed(plain, state, [hit(f"r{i}", T0 + 60 * i) for i in range(30)])
+    assert alerts and {a.scale for a in alerts if a.detector.kind == "threshold"} == {"1h"}
+    with pytest.raises(ValueError, match="names scales"):
+        detection({"s": [Threshold(count=5, scales=["2h"])]}, scales=DEFAULT_SCALES)

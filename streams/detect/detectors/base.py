@@ -60,8 +60,20 @@ class DetectorBase(BaseModel):
     realert: Realert = Field(
         default_factory=Realert, description="How soon the same key may alert again."
     )
+    scales: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="Names of the signal's time scales this detector judges (e.g. [1h]); "
+        "unset: every scale, or only the shortest for a detector whose bar is a fixed "
+        "count of windows or items (threshold, flatline, new_term, cardinality).",
+    )
 
     kind: str
+
+    fixed_bar: ClassVar[bool] = False
+    """Whether the bar is a fixed count (of items, publishers or windows), which means
+    another thing at each window size: such a detector judges the shortest scale unless
+    it names its ``scales``. Detectors with a baseline learn each scale's own."""
 
     rises: ClassVar[bool] = False
     """Whether a window that alerts would alert with more items too (a spike detector).
@@ -77,6 +89,12 @@ class DetectorBase(BaseModel):
     reads_publishers: ClassVar[bool] = False
     """Whether ``Observation.publishers`` is read; else windows leave it at 0, sparing a
     union of publisher sets per window (alerts count them anyway)."""
+
+    def judges_scale(self, name: str, shortest: str) -> bool:
+        """Whether this detector judges the time scale ``name`` of its signal."""
+        if self.scales is not None:
+            return name in self.scales
+        return name == shortest or not self.fixed_bar
 
     def waits_on_silence(self, state: dict[str, Any]) -> bool:
         """Whether, in this state, a window without items could still alert (a flatline).
@@ -95,7 +113,7 @@ class DetectorBase(BaseModel):
     def params(self) -> dict[str, float | int | str | bool]:
         """Flat parameters, carried in every alert so that it says how it was decided."""
         out: dict[str, float | int | str | bool] = {}
-        for key, value in self.model_dump(exclude={"name", "kind", "realert"}).items():
+        for key, value in self.model_dump(exclude={"name", "kind", "realert", "scales"}).items():
             if value is not None:
                 out[key] = value
         for key, value in self.realert.model_dump().items():

@@ -20,6 +20,7 @@ class Cardinality(DetectorBase):
     """Distinct publishers in a window above or below a bound."""
 
     kind: Literal["cardinality"] = "cardinality"
+    fixed_bar: ClassVar[bool] = True
     reads_publishers: ClassVar[bool] = True
     max_publishers: int | None = Field(
         default=None, ge=0, description="Alert when more distinct publishers than this."

@@ -9,7 +9,7 @@ counters.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -22,6 +22,7 @@ class Flatline(DetectorBase):
     """Too few items for too long."""
 
     kind: Literal["flatline"] = "flatline"
+    fixed_bar: ClassVar[bool] = True
     below: int = Field(default=1, ge=1, description="A window with fewer items is quiet.")
     windows: int = Field(default=24, ge=1, description="Quiet windows in a row that alert.")
     warmup: int = Field(

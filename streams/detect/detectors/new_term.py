@@ -13,7 +13,7 @@ one flag.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, Field
 
@@ -26,6 +26,7 @@ class NewTerm(DetectorBase):
     """First appearance of a key."""
 
     kind: Literal["new_term"] = "new_term"
+    fixed_bar: ClassVar[bool] = True
     min_count: int = Field(
         default=1, ge=1, description="Items in one window that make the key known."
     )

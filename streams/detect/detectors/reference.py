@@ -16,7 +16,7 @@ from streams.detect.realert import Realert
 
 __all__ = ["reference_markdown"]
 
-_SHARED = {"name", "kind", "realert"}
+_SHARED = {"name", "kind", "realert", "scales"}
 
 
 def reference_markdown() -> str:
@@ -29,7 +29,11 @@ def reference_markdown() -> str:
     parts.append(
         "### Shared by every detector\n\n"
         "`name` (default: the kind) tells two detectors of one kind apart on a signal; it "
-        "goes into alert ids. `realert` holds the re-alert rule:\n\n"
+        "goes into alert ids. `scales` names the signal's time scales the detector judges "
+        "(e.g. `[1h]`); unset, a detector with a baseline judges every scale, each against "
+        "that scale's own baseline, and one whose bar is a fixed count (`threshold`, "
+        "`flatline`, `new_term`, `cardinality`) judges only the shortest: ten reports an "
+        "hour and ten a day are different bars. `realert` holds the re-alert rule:\n\n"
     )
     parts.append(_table(list(Realert.model_fields.items())))
     return "".join(parts)

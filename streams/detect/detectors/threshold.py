@@ -19,6 +19,7 @@ class Threshold(DetectorBase):
     """A fixed number of reports within a timeframe, whatever came before."""
 
     kind: Literal["threshold"] = "threshold"
+    fixed_bar: ClassVar[bool] = True
     rises: ClassVar[bool] = True
     count: int = Field(ge=1, description="Items within the timeframe that raise an alert.")
     windows: int = Field(
