@@ -29,7 +29,7 @@ from typing import Any
 from streams.detect.bursts import Crossing, ends_before, step
 from streams.detect.detectors import Observation
 from streams.detect.scales import Scale, bucket_of
-from streams.detect.severity import severity
+from streams.detect.severity import Severity, severity
 from streams.detect.state import Bucket, KeyState, ScaleState
 from streams.detect.suite import DetectorSuite, Judged, Learned
 from streams.models import Alert, DetectorInfo, Evidence, ReportRef, SignalHit
@@ -56,6 +56,8 @@ OUTLET_CAP = 32
 # at most about 270 kB; a redelivery of an id forgotten this way is still caught as a copy
 # while its report is among the stories.
 SEEN_CAP = 500
+# Severities in order, for a crossing that rises while its window is open.
+_RANK = {"info": 0, "warning": 1, "critical": 2}
 
 
 class HitOutcome(enum.Enum):
@@ -284,6 +286,8 @@ class Detection:
                 start, detectors = st.judged + sc.step, st.detectors
                 if sc.name in plan.on_learned:
                     pending = round((start - st.final) / sc.step) - 1
+                elif not plan.suites[sc.name].has_provisional(detectors):
+                    continue  # its provisional state is rebuilt at the next advance
             else:
                 # A new key: its first window will be judged on fresh detectors. Its
                 # crossing is not recorded; judged again at the close, it merges.
@@ -293,10 +297,12 @@ class Detection:
             obs = self._window_at(state, plan, sc, start)
             if obs is None:
                 continue
+            # An open window's count can still grow: a crossing already sent goes on to
+            # the burst again when its severity rises (an escalation).
             found += [
                 _Found(sc, j, 0.0, early=True)
                 for j in plan.suites[sc.name].peek(detectors, obs, pending)
-                if st is None or self._new_crossing(st, j)
+                if st is None or self._new_crossing(st, j, self._level(state, plan, sc, j))
             ]
         found.sort(key=lambda f: f.scale.size)
         for f in found:
@@ -523,14 +529,13 @@ class Detection:
     ) -> list[_Found]:
         suite, mark = plan.suites[sc.name], state.watermark
         found: list[_Found] = []
+        if not suite.has_provisional(st.detectors):
+            # Judged on the learned state until the watchlist changed: rebuild the
+            # provisional state and judge the windows not yet final again.
+            st.dirty = st.final + sc.step if st.dirty is None else min(st.dirty, st.final + sc.step)
         last = sc.last_judged(mark)
         if st.dirty is None and last <= st.judged and sc.last_final(mark) <= st.final:
             return found
-        if st.judged > st.final and not suite.has_provisional(st.detectors):
-            # Judged on the learned state until the watchlist changed: rebuild the
-            # provisional state and judge the windows not yet final again.
-            st.dirty = st.final + sc.step if st.dirty is None else st.dirty
-            st.dirty = min(st.dirty, st.final + sc.step)
         if st.dirty is not None:
             dirty, st.dirty = st.dirty, None
             # The provisional state is the final one plus every judged window: rebuild it,
@@ -665,12 +670,36 @@ class Detection:
             yield cursor, None, round((hi - cursor) / sc.step) + 1
 
     @staticmethod
-    def _new_crossing(st: ScaleState, judged: Judged) -> bool:
-        """Record a window's crossing; False if that detector crossed on it already."""
-        mark = [judged.obs.start, judged.detector.label]
-        if mark in st.crossed:
-            return False
-        st.crossed.append(mark)
+    @staticmethod
+    def _level(
+        state: KeyState,
+        plan: SignalPlan,
+        sc: Scale,
+        judged: Judged,
+        full: Observation | None = None,
+    ) -> Severity:
+        """The severity of a crossing: its strength, and the window's reports, publishers
+        and importance (``full``: the window read with its publishers, if at hand)."""
+        obs = judged.obs
+        if full is None:
+            parts = list(_within(state, obs.start, obs.start + sc.size))
+            full = _observation(parts, obs.start, sc.step, True)
+        return severity(
+            judged.decision.strength * plan.weight, obs.count, full.publishers, full.importance
+        )
+
+    @staticmethod
+    def _new_crossing(st: ScaleState, judged: Judged, level: str | None = None) -> bool:
+        """Record a window's crossing; False if that detector crossed on it already (at
+        ``level`` or above, where the crossing is judged early and its level given)."""
+        start, label = judged.obs.start, judged.detector.label
+        for mark in st.crossed:
+            if mark[0] == start and mark[1] == label:
+                if level is None or _RANK[level] <= _RANK.get(mark[2] if len(mark) > 2 else "", -1):
+                    return False
+                mark[2:] = [level]  # crossed again, more severely, as reports came in
+                return True
+        st.crossed.append([start, label] if level is None else [start, label, level])
         return True
 
     def _burst(
@@ -695,9 +724,7 @@ class Detection:
         evidence = sorted((e for b in parts for e in b.evidence), key=_order)
         latest = max((b.latest for b in parts if b.latest), key=_order, default=None)
         full = _observation(parts, start, sc.step, True)
-        level = severity(
-            decision.strength * plan.weight, obs.count, full.publishers, full.importance
-        )
+        level = self._level(state, plan, sc, found.judged, full)
         crossing = Crossing(
             burst_id(state.key, end, plan.burst_quiet),
             sc.name,

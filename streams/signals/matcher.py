@@ -9,7 +9,7 @@ times the scan against the dict-per-word index this replaced.
 
 Each signal then checks where its groups occurred: anywhere in the item, within one
 sentence, or within N consecutive words, and reports the sentence where they met. Before
-any of that, one scan of the whole item, folded at once, tells whether any signal has a
+any of that, one scan of the whole item's folded words tells whether any signal has a
 candidate for each of its groups; most items have none and stop there.
 """
 
@@ -143,14 +143,20 @@ class Matcher:
 
     def _may_match(self, parts: list[str | None]) -> bool:
         """Whether some signal has, somewhere in the item, the first word of a term of each
-        of its groups: one fold and one scan of the whole item, in C but for the few places
-        a term may start. Most items have none, and are done with here; the others are cut
+        of its groups: one scan of the whole item's words, in C but for the few places a
+        term may start. Most items have none, and are done with here; the others are cut
         into sentences and their terms and distances checked (``_find``)."""
         if not len(self._automaton):
             return False
-        words = tokens(" ".join(p for p in parts if p))
+        text = " ".join(p for p in parts if p)
+        line = " ".join(tokens(text))
+        if "'" in text:
+            # Folding drops an ASCII apostrophe only in text with non-ASCII characters, and
+            # ``_find`` folds sentence by sentence: an English sentence of an item that has
+            # an en dash elsewhere reads "russia s" there, "russias" here. Both readings.
+            line += " " + " ".join(tokens(text.replace("'", " ")))
         starts: set[int] = set()
-        for _, (_, candidates) in self._automaton.iter(" " + " ".join(words) + " "):
+        for _, (_, candidates) in self._automaton.iter(" " + line + " "):
             starts.update(term.slot for term in candidates)
         return any(all(group & starts for group in cs.groups) for cs in self._signals)
 

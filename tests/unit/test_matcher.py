@@ -276,3 +276,25 @@ def test_the_whole_item_candidate_scan_changes_no_hit() -> None:
         assert screened.match(item) == full.match(item)
         stopped += not screened._may_match([item.title, item.deck, item.body])
     assert stopped > len(items) // 2  # most items are done with by the scan
+
+
+def test_the_candidate_scan_folds_as_the_sentences_do() -> None:
+    """Folding drops an apostrophe only in text with non-ASCII letters or marks: an item
+    folded whole would read "russias" where its own sentence reads "russia s"."""
+    watchlist = Watchlist.model_validate(
+        {
+            "version": "t",
+            "signals": [
+                {
+                    "id": "russia-army",
+                    "all_of": [
+                        {"name": "country", "terms": ["russia"]},
+                        {"name": "force", "terms": ["army"]},
+                    ],
+                }
+            ],
+        }
+    )
+    for body in ["Минск молчит.", "Officials said the move was planned – and expected."]:
+        hits = match(Matcher(watchlist), "Russia's army moves west", [body])
+        assert [m.signal_id for m in hits] == ["russia-army"]

@@ -87,7 +87,12 @@ def test_an_early_alert_is_the_one_the_close_would_give() -> None:
         _, alerts = feed(d, state, [*quiet, *burst, hit("later", T0 + 120 * H)])
         runs.append(alerts)
     early, at_close = runs
-    assert [a.alert_id for a in early] == [a.alert_id for a in at_close] and early
+    # The same alerts, but that judged early the burst opens milder and escalates as the
+    # window's reports come in; the close sees them all at once.
+    steady = [[a.alert_id for a in run if a.update != "escalation"] for run in runs]
+    assert steady[0] == steady[1] and early
+    assert [a.update for a in early if a.update == "escalation"]
+    assert "critical" in {a.severity for a in early} & {a.severity for a in at_close}
     opened_early, opened_at_close = early[0], at_close[0]
     assert opened_early.early and not opened_at_close.early
     assert opened_early.decided_at is not None and opened_at_close.decided_at is not None
@@ -326,3 +331,23 @@ def test_a_fixed_count_judges_the_shortest_scale_unless_it_names_others() -> Non
     assert alerts and {a.scale for a in alerts if a.detector.kind == "threshold"} == {"1h"}
     with pytest.raises(ValueError, match="names scales"):
         detection({"s": [Threshold(count=5, scales=["2h"])]}, scales=DEFAULT_SCALES)
+
+
+def test_a_watchlist_change_off_the_learned_state_rebuilds_the_provisional_one() -> None:
+    """A key judged on its learned state keeps no provisional one; when a new watchlist
+    adds a detector that needs it, the next hit (even at the same watermark, as after a
+    restart) and the next advance rebuild it instead of failing."""
+    lean = detection({"s": [Seasonal(warmup=1)]}, scales=DEFAULT_SCALES)
+    state = lean.new_state(hit("x", T0))
+    feed(lean, state, [hit(f"a{i}", T0 + i * 1800) for i in range(40)])
+    assert all("s" not in sc.detectors["seasonal"] for sc in state.scales.values())
+    mixed = detection({"s": [Seasonal(warmup=1), Threshold(count=3)]}, scales=DEFAULT_SCALES)
+    mark = state.watermark
+    restored = KeyState.loads(state.dumps())
+    outcome, _ = mixed.apply(restored, hit("again", mark - 60), mark, "v", NOW)
+    assert outcome.value == "counted"
+    closed(mixed, restored, mark + 3 * H)
+    # The hour now has a threshold beside seasonal, judged provisionally; the longer
+    # scales keep to seasonal alone, on its learned state.
+    kept = {n: {"s" in e for e in sc.detectors.values()} for n, sc in restored.scales.items()}
+    assert kept == {"1h": {True}, "6h": {False}, "1d": {False}}
