@@ -496,9 +496,7 @@ class Detection:
                 learned.learn_empty(lo, sc.step, 1)
             else:
                 learned.learn(obs)
-            st.final = upto
-            if st.crossed:
-                st.crossed = [c for c in st.crossed if c[0] > upto]
+            _made_final(st, upto)
             return
         self._learn_windows(learned, sc, st, self._windows(state, plan, sc, lo, upto), upto)
         st.read.clear()
@@ -520,9 +518,7 @@ class Detection:
                 learned.reset()
             else:
                 learned.learn_empty(start, sc.step, empty)
-        st.final = final
-        if st.crossed:
-            st.crossed = [c for c in st.crossed if c[0] > final]
+        _made_final(st, final)
 
     def _advance_scale(
         self, state: KeyState, plan: SignalPlan, sc: Scale, st: ScaleState, out: Advanced
@@ -846,6 +842,14 @@ class Detection:
     def expired(self, state: KeyState) -> bool:
         """An idle key whose windows are all final: its state may be dropped."""
         return not state.buckets and state.watermark - state.last_event > self.config.idle_ttl
+
+
+def _made_final(st: ScaleState, final: float) -> None:
+    """Windows up to the one starting at ``final`` are learned: no crossing of theirs can
+    come again."""
+    st.final = final
+    if st.crossed:
+        st.crossed = [c for c in st.crossed if c[0] > final]
 
 
 def _stored(

@@ -86,22 +86,16 @@ def test_hit_carries_region_slug_key_and_matched_terms() -> None:
     assert {"belarusian*", "men", "military-aged", "fleeing", "poland"} <= set(m.terms)
 
 
-def test_prefix_terms_phrases_across_punctuation_and_case() -> None:
-    wl = Watchlist.model_validate(
-        {
-            "version": "t",
-            "signals": [
-                {
-                    "id": "s",
-                    "all_of": [
-                        {"name": "a", "terms": ["conscript*"]},
-                        {"name": "b", "terms": ["union state"]},
-                    ],
-                }
-            ],
-        }
+def two_groups(signal_id: str, a: list[str], b: list[str]) -> Watchlist:
+    """A watchlist of one signal with two term groups."""
+    groups = [{"name": "a", "terms": a}, {"name": "b", "terms": b}]
+    return Watchlist.model_validate(
+        {"version": "t", "signals": [{"id": signal_id, "all_of": groups}]}
     )
-    m = Matcher(wl)
+
+
+def test_prefix_terms_phrases_across_punctuation_and_case() -> None:
+    m = Matcher(two_groups("s", ["conscript*"], ["union state"]))
     assert match(m, "CONSCRIPTION rules", ["the Union-State treaty"], None, None)
     assert match(m, "conscripts", ["UNION   STATE"], None, None)
     assert not match(m, "conscript", ["union statement"], None, None)
@@ -281,20 +275,7 @@ def test_the_whole_item_candidate_scan_changes_no_hit() -> None:
 def test_the_candidate_scan_folds_as_the_sentences_do() -> None:
     """Folding drops an apostrophe only in text with non-ASCII letters or marks: an item
     folded whole would read "russias" where its own sentence reads "russia s"."""
-    watchlist = Watchlist.model_validate(
-        {
-            "version": "t",
-            "signals": [
-                {
-                    "id": "russia-army",
-                    "all_of": [
-                        {"name": "country", "terms": ["russia"]},
-                        {"name": "force", "terms": ["army"]},
-                    ],
-                }
-            ],
-        }
-    )
+    watchlist = two_groups("russia-army", ["russia"], ["army"])
     for body in ["Минск молчит.", "Officials said the move was planned – and expected."]:
         hits = match(Matcher(watchlist), "Russia's army moves west", [body])
         assert [m.signal_id for m in hits] == ["russia-army"]
