@@ -9,8 +9,9 @@ times the scan against the dict-per-word index this replaced.
 
 Each signal then checks where its groups occurred: anywhere in the item, within one
 sentence, or within N consecutive words, and reports the sentence where they met. Before
-any of that, one scan of the whole item's folded words tells whether any signal has a
-candidate for each of its groups; most items have none and stop there.
+any of that, a second automaton, of whole terms, scans the whole item's folded words once
+and tells whether some signal has a term of each of its groups anywhere in the item; most
+items have none and stop there, having cost a few C loops.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 import ahocorasick
 
 from streams.models import RawItem
-from streams.signals.text import sentences, slug, tokens
+from streams.signals.text import sentences, slug, tokens, word_line
 from streams.signals.watchlist import Signal, Watchlist, flat_terms
 
 __all__ = ["Match", "Matcher"]
@@ -106,6 +107,14 @@ class Matcher:
                     self._automaton.add_word(variant, (len(word) + 1, merged))
         if len(self._automaton):
             self._automaton.make_automaton()
+        # The whole-item scan's keys are whole terms, up to their first ``word*``: an item
+        # holding "new" but not "new service obligations" stops there.
+        self._candidates = ahocorasick.Automaton()
+        for words, slot in self._slots.items():
+            for key in _scan_keys(words):
+                self._candidates.add_word(key, self._candidates.get(key, frozenset()) | {slot})
+        if len(self._candidates):
+            self._candidates.make_automaton()
 
     def match(self, item: RawItem) -> list[Match]:
         """Signals the item matches, each with the terms found and where, in list order."""
@@ -142,23 +151,25 @@ class Matcher:
         return matches
 
     def _may_match(self, parts: list[str | None]) -> bool:
-        """Whether some signal has, somewhere in the item, the first word of a term of each
-        of its groups: one scan of the whole item's words, in C but for the few places a
-        term may start. Most items have none, and are done with here; the others are cut
-        into sentences and their terms and distances checked (``_find``)."""
-        if not len(self._automaton):
+        """Whether some signal has, somewhere in the item, a term of each of its groups
+        (read up to its first ``word*``): one scan of the whole item's words, in C but for
+        the few terms found. Most items have none, and are done with here; the others are
+        cut into sentences and their terms and distances checked (``_find``)."""
+        if not len(self._candidates):
             return False
         text = " ".join(p for p in parts if p)
-        line = " ".join(tokens(text))
-        if "'" in text:
+        line = word_line(text)
+        if "'" in text and not text.isascii():
             # Folding drops an ASCII apostrophe only in text with non-ASCII characters, and
             # ``_find`` folds sentence by sentence: an English sentence of an item that has
             # an en dash elsewhere reads "russia s" there, "russias" here. Both readings.
-            line += " " + " ".join(tokens(text.replace("'", " ")))
-        starts: set[int] = set()
-        for _, (_, candidates) in self._automaton.iter(" " + line + " "):
-            starts.update(term.slot for term in candidates)
-        return any(all(group & starts for group in cs.groups) for cs in self._signals)
+            line += " " + word_line(text.replace("'", " "))
+        present: set[int] = set()
+        for _, slots in self._candidates.iter(" " + line + " "):
+            present |= slots
+        if not present:
+            return False
+        return any(all(group & present for group in cs.groups) for cs in self._signals)
 
     def _find(self, parts: list[str | None]) -> _Found:
         texts = [s for part in parts if part for s in sentences(part)]
@@ -275,6 +286,21 @@ def _shortest_span(per_group: list[list[tuple[int, int]]]) -> tuple[int, int] | 
         if shortest is None or right - left < shortest[1] - shortest[0]:
             shortest = (left, right)
     return shortest
+
+
+def _scan_keys(words: tuple[_Word, ...]) -> list[str]:
+    """Keys that find a term in a line of words: ``" a b "``, or up to its first prefix
+    word, ``" a b"`` (and ``" a bah"`` for ``bak*``, see ``_Word.accepts``)."""
+    exact: list[str] = []
+    for word in words:
+        if word.prefix:
+            head = " " + " ".join([*exact, ""])
+            keys = [head + word.text]
+            if word.text.endswith("k"):
+                keys.append(head + word.text[:-1] + "h")
+            return keys
+        exact.append(word.text)
+    return [" " + " ".join(exact) + " "]
 
 
 def _compile_words(label: str) -> tuple[_Word, ...]:

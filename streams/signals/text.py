@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["fold", "sentences", "slug", "tokens"]
+__all__ = ["fold", "sentences", "slug", "tokens", "word_line"]
 
 _WORD = re.compile(r"\w+")
 _SLUG_JUNK = re.compile(r"[^\w]+")
@@ -67,13 +67,44 @@ _DIGRAPHS = {"zh": "z", "kh": "h", "ch": "c", "sh": "s"}
 _SKELETON = str.maketrans({"j": "i", "y": "i"})
 
 
+# For folded text that is plain ASCII, the common case: the skeleton's letters and every
+# character that is not a word character (``\w``) as a space, in one ``bytes.translate``.
+_ASCII_LINE = (
+    bytes(
+        ord("i") if c in b"jy" else c if chr(c).isalnum() or c == ord("_") else ord(" ")
+        for c in range(128)
+    )
+    + b" " * 128
+)
+
+
 def fold(text: str) -> str:
     """Case-, script- and diacritic-folded text, as a phonetic skeleton (module docstring)."""
     return _DIGRAPH.sub(_digraph, _plain(text)).translate(_SKELETON)
 
 
+def word_line(text: str) -> str:
+    """``" ".join(tokens(text))``, about five times faster.
+
+    What a scan over a whole item needs: ASCII text (most items, once transliterated)
+    goes through C loops only. The digraphs are replaced one after another, as the
+    regex's single scan would: ``zh ch sh`` leave a letter that can only pair again with
+    an ``h`` into the same digraph, already done; ``kh`` leaves an ``h`` that may pair
+    with the letter before it, so it comes last.
+    """
+    plain = _plain(text)
+    if not plain.isascii():
+        return " ".join(_WORD.findall(fold(text)))
+    line = plain.encode("ascii")
+    line = line.replace(b"zh", b"z").replace(b"ch", b"c").replace(b"sh", b"s")
+    line = line.replace(b"kh", b"h").translate(_ASCII_LINE)
+    return b" ".join(line.split()).decode("ascii")
+
+
 def _plain(text: str) -> str:
     """Case-folded, transliterated, without diacritics: still readable, for slugs."""
+    if text.isascii():
+        return text.lower()  # NFKC leaves ASCII as it is, and casefold is lower there
     text = unicodedata.normalize("NFKC", text).casefold()
     if not text.isascii():
         text = text.translate(_FOLD)

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from streams.models import RawItem
 from streams.signals.matcher import Match, Matcher
+from streams.signals.text import tokens, word_line
 from streams.signals.watchlist import Watchlist, load_watchlist
 from streams.sources.samplefeed import generate
 
@@ -279,3 +280,11 @@ def test_the_candidate_scan_folds_as_the_sentences_do() -> None:
     for body in ["Минск молчит.", "Officials said the move was planned – and expected."]:
         hits = match(Matcher(watchlist), "Russia's army moves west", [body])
         assert [m.signal_id for m in hits] == ["russia-army"]
+
+
+@given(
+    st.text(alphabet=st.sampled_from("zkcshjy -'.éЖх\u0301ﬁ_3"), max_size=40) | st.text(max_size=80)
+)
+def test_the_whole_item_word_line_holds_the_tokens(text: str) -> None:
+    # The candidate scan's fast fold must cut and spell words exactly as matching does.
+    assert word_line(text) == " ".join(tokens(text))
