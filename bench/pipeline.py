@@ -33,8 +33,10 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from streams.faults.accounting import read_records
 from streams.kafka_local import KafkaSetupError, LocalKafka
 from streams.kafka_security import client_security
+from streams.pipeline.topics import ensure_topics
 from streams.settings import Settings
 from streams.sources.replay import producer_for
 from streams.sources.samplefeed import FeedSpec, generate
@@ -42,6 +44,7 @@ from streams.worker_process import (
     Samples,
     WorkerError,
     WorkerProcess,
+    free_port,
     isolated_settings,
     rebalanced,
     total,
@@ -107,11 +110,15 @@ def broker(keep: bool) -> Iterator[str]:
             kafka.down()
 
 
-def bench_settings(bootstrap: str, run: str, batch_size: int | None) -> Settings:
+def bench_settings(
+    bootstrap: str, run: str, batch_size: int | None, partitions: int | None = None
+) -> Settings:
     """Topics and consumer group of this run alone, so no earlier data or offsets leak in."""
     extra: dict[str, Any] = {}
     if batch_size is not None:
         extra["batch_size"] = batch_size
+    if partitions is not None:
+        extra["partitions"] = partitions
     if watchlist := os.environ.get("WATCHFLOOR_WATCHLIST"):
         extra["watchlist"] = Path(watchlist).resolve()  # the worker runs in another folder
     return isolated_settings(bootstrap, "bench", run, **extra)
@@ -164,9 +171,10 @@ class Accounting:
         )
 
     def complete(self, items: int) -> bool:
+        # A rebalance can hand a batch to a second worker: received then exceeds items.
         return (
-            self.received == items
-            and self.ingested + self.deadlettered == items
+            self.received >= items
+            and self.ingested + self.deadlettered == self.received
             and self.counted + self.duplicates + self.syndicated + self.late == self.hits
         )
 
@@ -182,9 +190,12 @@ def histogram_quantile(q: float, samples: Samples, name: str) -> Quantile | None
     """Like PromQL's histogram_quantile: find the bucket holding rank q·count and
     interpolate linearly inside it (lower bound 0 for the first bucket); a rank in the
     +Inf bucket gives the highest finite bound."""
-    buckets = sorted(
-        (float(labels["le"]), value) for n, labels, value in samples if n == f"{name}_bucket"
-    )
+    summed: dict[float, float] = {}  # over workers: each serves its own histogram
+    for n, labels, value in samples:
+        if n == f"{name}_bucket":
+            le = float(labels["le"])
+            summed[le] = summed.get(le, 0.0) + value
+    buckets = sorted(summed.items())
     if not buckets or buckets[-1][1] == 0:
         return None
     rank = q * buckets[-1][1]
@@ -232,8 +243,17 @@ async def produce(
         await producer.stop()
 
 
+def scrape_all(workers: list[WorkerProcess]) -> Samples:
+    """Every worker's samples, one list: counters add up across workers."""
+    samples: Samples = []
+    for worker in workers:
+        worker.check_alive()
+        samples += worker.samples()
+    return samples
+
+
 def wait_accounted(
-    worker: WorkerProcess, items: int, t0: float, timeout: float
+    workers: list[WorkerProcess], items: int, t0: float, timeout: float
 ) -> tuple[float, Samples]:
     """Poll /metrics until every record is in and every hit is counted, dropped as a
     duplicate, a copy or late; returns the monotonic time the first complete scrape came back."""
@@ -241,28 +261,28 @@ def wait_accounted(
     shown = 0.0
     seen = Accounting.of([])
     while time.monotonic() < deadline:
-        worker.check_alive()
         with suppress(OSError):
-            samples = worker.samples()
+            samples = scrape_all(workers)
             now = time.monotonic()
             seen = Accounting.of(samples)
-            if seen.complete(items) and _confirmed(worker, seen):
+            if seen.complete(items) and _confirmed(workers, seen):
                 return now, samples
         if time.monotonic() - shown >= 1.0:
             shown = time.monotonic()
             _progress(seen, items, shown - t0)
         time.sleep(POLL_SECONDS)
+    tails = "\n".join(worker.tail() for worker in workers)
     raise BenchError(
-        f"accounting incomplete after {timeout:.0f}s: {seen}\nworker log tail:\n{worker.tail()}"
+        f"accounting incomplete after {timeout:.0f}s: {seen}\nworker log tail:\n{tails}"
     )
 
 
-def _confirmed(worker: WorkerProcess, seen: Accounting) -> bool:
+def _confirmed(workers: list[WorkerProcess], seen: Accounting) -> bool:
     """A hit's counter moves just after its record's, so one scrape can catch an item's
     first hit counted and its second not yet matched. An identical next scrape rules
     that out; the time of the first one stands."""
     time.sleep(POLL_SECONDS)
-    return Accounting.of(worker.samples()) == seen
+    return Accounting.of(scrape_all(workers)) == seen
 
 
 def _progress(seen: Accounting, items: int, elapsed: float) -> None:
@@ -278,7 +298,7 @@ def _progress(seen: Accounting, items: int, elapsed: float) -> None:
 # --- baseline -------------------------------------------------------------------------------
 
 
-async def baseline(settings: Settings, items: int, timeout: float) -> float:
+async def baseline_read(settings: Settings, items: int, timeout: float) -> float:
     """Seconds a plain consumer takes to read and orjson-decode the raw topic: the floor any
     Kafka consumer in Python pays, measured on the same machine in the same minute."""
     # No group (group_id None): all partitions are read without a join, so the clock times
@@ -314,10 +334,14 @@ async def baseline(settings: Settings, items: int, timeout: float) -> float:
 @dataclass(frozen=True)
 class Result:
     items: int
+    """Records timed: in a burst, those not yet received when the workers had their
+    partitions."""
     seconds: float
     produce_seconds: float
     samples: Samples
     rss_mib: float | None
+    workers: int
+    alert_ids: frozenset[str]
 
     @property
     def rate(self) -> float:
@@ -331,13 +355,13 @@ def report(result: Result, settings: Settings, mode: str) -> None:
     observed = total(result.samples, f"{LATENCY}_count")
     rss = f"{result.rss_mib:,.1f} MiB (VmHWM)" if result.rss_mib is not None else "n/a"
     lines = [
-        f"pipeline, {mode}: {settings.bootstrap}, {settings.partitions} partition(s), "
-        f"batch size {settings.batch_size}, batch within {settings.batch_within}s",
+        f"pipeline, {mode}: {settings.bootstrap}, {result.workers} worker(s), "
+        f"{settings.partitions} partition(s), batch size {settings.batch_size}, "
+        f"batch within {settings.batch_within}s",
         f"  items            {result.items:,}",
-        f"  seconds          {result.seconds:.2f}  (first send → all accounted; "
-        f"polled every {POLL_SECONDS}s)",
+        f"  seconds          {result.seconds:.2f}  ({_timed(mode)}; polled every {POLL_SECONDS}s)",
         f"  end-to-end       {result.rate:,.0f} items/s",
-        f"  produce only     {result.items / result.produce_seconds:,.0f} items/s  "
+        f"  produce only     {acc.received / result.produce_seconds:,.0f} items/s  "
         f"({result.produce_seconds:.2f}s to acks=all of the last record)",
         f"  latency p50      {_quantile(p50)}",
         f"  latency p99      {_quantile(p99)}",
@@ -347,7 +371,8 @@ def report(result: Result, settings: Settings, mode: str) -> None:
         f"  worker RSS peak  {rss}",
         f"  signal hits      {acc.hits:,.0f}  (counted {acc.counted:,.0f}, duplicates "
         f"{acc.duplicates:,.0f}, copies {acc.syndicated:,.0f}, late {acc.late:,.0f})",
-        f"  alerts           {acc.alerts:,.0f}",
+        f"  alerts           {acc.alerts:,.0f}  ({len(result.alert_ids):,} distinct ids on the "
+        "alerts topic)",
         f"  dead-lettered    {acc.deadlettered:,.0f}",
     ]
     print("\n".join(lines), flush=True)
@@ -364,6 +389,12 @@ def report_baseline(result: Result, seconds: float) -> None:
     )
 
 
+def _timed(mode: str) -> str:
+    if mode.startswith("burst"):
+        return "every worker has its partitions → all accounted"
+    return "first send → all accounted"
+
+
 def _quantile(value: Quantile | None) -> str:
     if value is None:
         return "n/a"
@@ -376,44 +407,121 @@ def _quantile(value: Quantile | None) -> str:
 def run(args: argparse.Namespace, bootstrap: str) -> int:
     print(f"generating {args.items:,} sample-feed items ...", file=sys.stderr, flush=True)
     records = feed_records(args.items)
-    run_id = uuid.uuid4().hex[:8]
-    settings = bench_settings(bootstrap, run_id, args.batch_size)
-    try:
-        mode = f"steady at {args.rate:,.0f} items/s" if args.rate else "burst (all at once)"
-        result = run_pipeline(settings, records, args.timeout, args.rate)
-        report(result, settings, mode)
-        if args.baseline:
-            report_baseline(result, asyncio.run(baseline(settings, args.items, args.timeout)))
-    finally:
-        asyncio.run(delete_run_topics(settings, run_id))
+    if args.scale_out:
+        return scale_out(args, bootstrap, records)
+    burst = run_once(args, bootstrap, records, args.workers, args.rate, baseline=args.baseline)
     if args.latency:
         # Latency under load, not queueing: half the rate just measured, on fresh topics.
-        half = result.rate / 2
-        run_id = uuid.uuid4().hex[:8]
-        settings = bench_settings(bootstrap, run_id, args.batch_size)
-        try:
-            steady = run_pipeline(settings, records, args.timeout, half)
-            report(steady, settings, f"steady at half that rate, {half:,.0f} items/s")
-        finally:
-            asyncio.run(delete_run_topics(settings, run_id))
+        half = burst.rate / 2
+        steady = run_once(args, bootstrap, records, args.workers, half, baseline=False)
+        del steady
     return 0
 
 
-def run_pipeline(
-    settings: Settings, records: list[Record], timeout: float, rate: float | None = None
+def scale_out(args: argparse.Namespace, bootstrap: str, records: list[Record]) -> int:
+    """One worker, then ``--workers`` workers, each on fresh topics of ``--partitions``."""
+    one = run_once(args, bootstrap, records, 1, None, baseline=args.baseline)
+    many = run_once(args, bootstrap, records, args.workers, None, baseline=False)
+    same = one.alert_ids == many.alert_ids
+    print(
+        f"scale-out: {args.workers} workers / 1 worker = {many.rate / one.rate:.2f}× items/s "
+        f"({many.rate:,.0f} / {one.rate:,.0f}); alert ids "
+        + ("identical" if same else f"DIFFER ({len(one.alert_ids ^ many.alert_ids)} not in both)"),
+        flush=True,
+    )
+    return 0 if same else 1
+
+
+def run_once(
+    args: argparse.Namespace,
+    bootstrap: str,
+    records: list[Record],
+    workers: int,
+    rate: float | None,
+    *,
+    baseline: bool,
 ) -> Result:
-    folder = Path(tempfile.mkdtemp(prefix="watchfloor-bench-"))
-    worker = WorkerProcess(settings, folder / "worker.log", cwd=folder)
+    run_id = uuid.uuid4().hex[:8]
+    settings = bench_settings(bootstrap, run_id, args.batch_size, args.partitions)
     try:
-        worker.wait_for("the worker's /metrics", lambda _: True, timeout=60)
-        worker.wait_for("the worker's partition assignment", rebalanced, timeout=60)
-        print(f"producing to {settings.topic_raw} ...", file=sys.stderr, flush=True)
-        t0, t_acked = asyncio.run(produce(settings, records, rate))
-        t_end, samples = wait_accounted(worker, len(records), t0, timeout)
-        return Result(len(records), t_end - t0, t_acked - t0, samples, worker.rss_peak_mib())
+        mode = f"steady at {rate:,.0f} items/s" if rate else "burst (all sent before start)"
+        result = run_pipeline(settings, records, args.timeout, rate, workers)
+        report(result, settings, mode)
+        if baseline:
+            report_baseline(
+                result, asyncio.run(baseline_read(settings, len(records), args.timeout))
+            )
+        return result
     finally:
-        worker.stop()
-        print(f"worker log: {worker.log}", file=sys.stderr, flush=True)
+        asyncio.run(delete_run_topics(settings, run_id))
+
+
+def run_pipeline(
+    settings: Settings,
+    records: list[Record],
+    timeout: float,
+    rate: float | None = None,
+    workers: int = 1,
+) -> Result:
+    """A burst (``rate`` None) fills the raw topic before any worker starts and times from
+    the moment every worker has its partitions: the pipeline's rate, not the producer's,
+    and several workers share the whole run. A steady run starts the workers first."""
+    folder = Path(tempfile.mkdtemp(prefix="watchfloor-bench-"))
+    procs: list[WorkerProcess] = []
+    try:
+        produce_seconds = 0.0
+        if rate is None:
+            asyncio.run(ensure_topics(settings))
+            print(f"producing to {settings.topic_raw} ...", file=sys.stderr, flush=True)
+            p0, p1 = asyncio.run(produce(settings, records))
+            produce_seconds = p1 - p0
+        for n in range(workers):
+            mine = settings.model_copy(update={"web_port": free_port()})
+            procs.append(WorkerProcess(mine, folder / f"worker-{n}.log", cwd=folder))
+        t0 = wait_assigned(procs, settings.partitions, timeout)
+        timed = len(records)
+        if rate is None:
+            timed -= int(Accounting.of(scrape_all(procs)).received)
+        else:
+            print(f"producing to {settings.topic_raw} ...", file=sys.stderr, flush=True)
+            t0, t_acked = asyncio.run(produce(settings, records, rate))
+            produce_seconds = t_acked - t0
+        t_end, samples = wait_accounted(procs, len(records), t0, timeout)
+        rss = [r for r in (p.rss_peak_mib() for p in procs) if r is not None]
+        ids = asyncio.run(alert_ids(settings))
+        return Result(
+            timed, t_end - t0, produce_seconds, samples, max(rss, default=None), workers, ids
+        )
+    finally:
+        for proc in procs:
+            proc.stop()
+        print(f"worker logs: {folder}", file=sys.stderr, flush=True)
+
+
+def wait_assigned(procs: list[WorkerProcess], partitions: int, timeout: float) -> float:
+    """Until every worker has recovered and the raw partitions are spread over all of them
+    (as many as there are partitions); returns the monotonic time that was first seen."""
+    deadline = time.monotonic() + timeout
+    want = min(len(procs), partitions)
+    while time.monotonic() < deadline:
+        with suppress(OSError):
+            per = [p.samples() for p in procs]
+            owning = [total(s, "watchfloor_ingest_partitions") for s in per]
+            if (
+                all(rebalanced(s) for s in per)
+                and sum(owning) == partitions
+                and sum(1 for o in owning if o > 0) == want
+            ):
+                return time.monotonic()
+        for proc in procs:
+            proc.check_alive()
+        time.sleep(POLL_SECONDS)
+    raise BenchError(f"workers did not all get their partitions within {timeout:.0f}s")
+
+
+async def alert_ids(settings: Settings) -> frozenset[str]:
+    values = await read_records(settings, settings.topic_alerts)
+    return frozenset(str(orjson.loads(value)["alert_id"]) for _, value in values)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -435,11 +543,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--rate", type=float, default=None, help="send at this steady rate (items/s), not at once"
     )
     parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes (each its own /metrics)"
+    )
+    parser.add_argument(
+        "--partitions", type=int, default=None, help="partitions of the run's topics"
+    )
+    parser.add_argument(
+        "--scale-out",
+        action="store_true",
+        help="a burst with one worker, then with --workers (default 2), on --partitions "
+        "(default 2): the ratio, and whether both give the same alert ids",
+    )
+    parser.add_argument(
         "--latency",
         action="store_true",
         help="then run again at a steady half of the measured rate, for latency under load",
     )
     args = parser.parse_args(argv)
+    if args.scale_out:
+        args.workers = max(args.workers, 2)
+        args.partitions = args.partitions or args.workers
+    if args.workers < 1 or (args.partitions is not None and args.partitions < 1):
+        parser.error("--workers and --partitions must be at least 1")
     if args.items < 1:
         parser.error("--items must be at least 1")
     if args.rate is not None and args.rate <= 0:

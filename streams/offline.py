@@ -18,10 +18,9 @@ from datetime import UTC, datetime
 from streams.detect.engine import Detection, HitOutcome
 from streams.detect.processor import BatchResult, DetectProcessor, OpenKeys
 from streams.models import Alert, SignalHit, WatermarkTick
-from streams.pipeline.config import detect_config
+from streams.pipeline.config import detect_config, ingest_processor
 from streams.progress import Progress
 from streams.settings import Settings
-from streams.signals.ingest import IngestProcessor
 from streams.signals.matcher import Matcher
 from streams.signals.watchlist import Watchlist, load_watchlist
 
@@ -64,9 +63,7 @@ def run_offline(
     matcher = Matcher(watchlist)
     config = detect_config(settings, watchlist)
     processor = DetectProcessor(Detection(config), {}, OpenKeys(lambda _key: 0), matcher.version)
-    ingest = IngestProcessor(
-        matcher, outlets=settings.watermark_outlets, max_ahead=settings.max_event_ahead
-    )
+    ingest = ingest_processor(settings, matcher)
     first: dict[str, float] = {}
     run = OfflineRun()
     now = datetime.now(UTC)

@@ -272,5 +272,11 @@ class Settings(BaseSettings):
         return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
 
     @property
+    def ingest_group(self) -> str:
+        """The consumer group of the ingest agent, which reads the raw topic; the detect
+        agent reads in Faust's group, ``app_id``."""
+        return f"{self.app_id}-ingest"
+
+    @property
     def uses_local_broker(self) -> bool:
         return self.kafka_bootstrap is None

@@ -103,10 +103,11 @@ def total(samples: Samples, name: str) -> float:
 
 
 def rebalanced(samples: Samples) -> bool:
-    """Partitions assigned and recovered: records sent now are consumed at once, so a
-    timed run does not include the worker's start-up."""
+    """Partitions assigned and recovered, for detection and ingest: records sent now are
+    consumed at once, so a timed run does not include the worker's start-up."""
     return (
-        total(samples, "faust_rebalance_done_latency_count") >= 1
+        total(samples, "watchfloor_ingest_assignments_total") >= 1
+        and total(samples, "faust_rebalance_done_latency_count") >= 1
         and total(samples, "faust_total_rebalances") <= 0
         and total(samples, "faust_total_rebalances_recovering") <= 0
     )

@@ -59,7 +59,8 @@ async def read_records(
 
 @dataclass(frozen=True)
 class Topics:
-    """Where a topic stands: its records, and how far the worker's group committed."""
+    """Where a topic stands: its records, and how far the worker group reading it (ingest's
+    for the raw topic, Faust's for the others) committed."""
 
     end: int
     committed: int
@@ -79,7 +80,8 @@ async def topic_position(settings: Settings, topic: str) -> Topics:
         ends = await consumer.end_offsets(tps)
         for _ in range(20):
             try:
-                offsets = await admin.list_consumer_group_offsets(settings.app_id, partitions=tps)
+                group = settings.ingest_group if topic == settings.topic_raw else settings.app_id
+                offsets = await admin.list_consumer_group_offsets(group, partitions=tps)
                 break
             except (GroupCoordinatorNotAvailableError, CoordinatorLoadInProgressError):
                 # A fresh cluster creates its offsets topic on first use.

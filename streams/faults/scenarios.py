@@ -122,15 +122,16 @@ def crash_restart(
     workdir: Path,
     *,
     kill_after_alerts: int = 1,
-    rate: float = 1000.0,
+    rate: float = 300.0,
     **overrides: Any,
 ) -> FaultReport:
     """Fault 1: ``kill -9`` of the only worker mid-stream, then a new one in its place.
 
     The kill comes right after the worker's first alert, while the feed still flows (it
-    is paced at ``rate`` records/s): that key's re-alert state, the other keys'
-    baselines and open windows are all in flight, and must come back from the changelog
-    for the next alerts to match, with the first one not repeated.
+    is paced at ``rate`` records/s, slow enough that the sample feed's first surge comes
+    well before its end): that key's re-alert state, the other keys' baselines and open
+    windows are all in flight, and must come back from the changelog for the next alerts
+    to match, with the first one not repeated; the new worker reads the rest of the feed.
     """
     settings = isolated_settings(bootstrap, "crash", batch_within=0.1, **overrides)
     name = "crash-restart" + ("-eos" if settings.processing_guarantee == "exactly_once" else "")

@@ -31,14 +31,14 @@ from streams.detect.engine import Detection, HitOutcome
 from streams.detect.processor import DetectProcessor, OpenKeys
 from streams.kafka_security import faust_credentials
 from streams.models import DeadLetter, SignalHit, SignalRecord, WatermarkTick
-from streams.pipeline.config import detect_config
+from streams.pipeline.config import detect_config, ingest_processor
 from streams.pipeline.feeds import add_feed_poller
 from streams.pipeline.health import add_kafka_probe
 from streams.pipeline.http_items import add_items_endpoint
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.offsets import add_commit_guards
+from streams.pipeline.raw_ingest import RawIngest
 from streams.settings import Settings
-from streams.signals.ingest import IngestProcessor
 from streams.signals.matcher import Matcher
 from streams.signals.watchlist import load_watchlist
 from streams.sources.decode import Rejection, describe
@@ -153,28 +153,6 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         log.debug("dead-lettered", extra={"reason": rejection.reason, "offset": msg.offset})
         return await deadletter_topic.send(key=msg.key, value=encode(record), force=True)
 
-    async def ingest_batch(events: list[faust.EventT], ingest: IngestProcessor) -> None:
-        """Decode and validate raw items, match every signal in one pass, emit hits, the
-        sources' ticks and dead letters (``IngestProcessor``: one per agent instance)."""
-        done = ingest.process(
-            (e.message.partition, e.message.value, e.message.timestamp) for e in events
-        )
-        metrics.records_received.inc(len(events))
-        metrics.items_ingested.inc(done.items)
-        pending = [await dead_letter(events[n], rejection) for n, rejection in done.rejected]
-        for hit in done.hits:
-            metrics.signal_hits.labels(hit.signal_id).inc()
-            pending.append(
-                await signals_topic.send(key=hit.key.encode(), value=encode(hit), force=True)
-            )
-        for tick in done.ticks:
-            body = encode(tick)
-            for partition in range(settings.partitions):
-                sent = await signals_topic.send(value=body, partition=partition, force=True)
-                pending.append(sent)
-        # Delivered before the next batch is taken, hence before these offsets commit.
-        await asyncio.gather(*pending)
-
     processor = DetectProcessor(
         Detection(detect_config(settings, watchlist)),
         state,
@@ -239,14 +217,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         if processor.watermarks:
             metrics.watermark.set(max(processor.watermarks.values()))
 
-    @app.agent(raw_topic, name="ingest")
-    async def ingest(stream: faust.StreamT[bytes]) -> None:
-        ingest_core = IngestProcessor(
-            matcher, outlets=settings.watermark_outlets, max_ahead=settings.max_event_ahead
-        )
-        async for events in _batches(stream, settings):
-            async with _crash_worker_on_error(app, "ingest"):
-                await ingest_batch(list(events), ingest_core)
+    ingest_core = ingest_processor(settings, matcher)
+    app.add_dependency(RawIngest(settings, metrics, ingest_core, crash=app.crash))
 
     @app.agent(signals_topic, name="detect")
     async def detect(stream: faust.StreamT[bytes]) -> None:

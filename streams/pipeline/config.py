@@ -9,9 +9,21 @@ from streams.detect.engine import DetectConfig, SignalPlan
 from streams.detect.scales import ScaleSpec, scales_from
 from streams.detect.suite import DetectorSuite
 from streams.settings import Settings
+from streams.signals.ingest import IngestProcessor
+from streams.signals.matcher import Matcher
 from streams.signals.watchlist import Watchlist
 
-__all__ = ["detect_config"]
+__all__ = ["detect_config", "ingest_processor"]
+
+
+def ingest_processor(settings: Settings, matcher: Matcher) -> IngestProcessor:
+    """The ingest core as the settings want it, for the worker and the offline runner."""
+    return IngestProcessor(
+        matcher,
+        outlets=settings.watermark_outlets,
+        max_ahead=settings.max_event_ahead,
+        fingerprints=settings.near_duplicate_horizon > 0,
+    )
 
 
 def detect_config(settings: Settings, watchlist: Watchlist) -> DetectConfig:

@@ -29,6 +29,16 @@ class Metrics:
             "Records read from the raw topic.",
             registry=registry,
         )
+        self.ingest_partitions = Gauge(
+            "watchfloor_ingest_partitions",
+            "Raw topic partitions this worker's ingest agent reads.",
+            registry=registry,
+        )
+        self.ingest_assignments = Counter(
+            "watchfloor_ingest_assignments",
+            "Raw topic partition assignments the ingest agent took (one per rebalance).",
+            registry=registry,
+        )
         self.items_ingested = Counter(
             "watchfloor_items_ingested",
             "Raw items decoded, validated and matched.",

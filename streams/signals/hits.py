@@ -12,18 +12,25 @@ __all__ = ["item_hits"]
 
 
 def item_hits(
-    matcher: Matcher, item: RawItem, ingested_at: float, watermark: float, source: int = 0
+    matcher: Matcher,
+    item: RawItem,
+    ingested_at: float,
+    watermark: float,
+    source: int = 0,
+    *,
+    fingerprints: bool = True,
 ) -> list[SignalHit]:
     """One hit per matching signal, keyed ``signal|region`` (or publisher); times: Unix s.
 
     ``source`` is the raw partition the item came from, ``watermark`` that partition's.
+    Without ``fingerprints`` (near-duplicate detection off) hits carry none.
     """
     matches = matcher.match(item)
     if not matches:
         return []
     published = item.published_at.astimezone(UTC)
     # Once per item, and only for items that hit: most items never need one.
-    print_ = fingerprint(item.title, item.body)
+    print_ = fingerprint(item.title, item.body) if fingerprints else None
     ingested = datetime.fromtimestamp(ingested_at, UTC)
     mark = datetime.fromtimestamp(watermark, UTC)
     return [

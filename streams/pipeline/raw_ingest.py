@@ -1,0 +1,205 @@
+"""The ingest agent: raw items in batches, read with a plain aiokafka consumer.
+
+Raw items are nearly all of the traffic and need no state but event time, so they skip
+Faust's per-event path (a hand-off from its consumer thread, an event object, sensors and
+an acknowledgement per record), which costs more than decoding and matching an item.
+This service, started with the Faust app, reads them with ``getmany`` in a consumer group
+of its own (``Settings.ingest_group``), hands each batch to the ``IngestProcessor`` and sends
+what it returns with an idempotent producer of its own.
+
+At least once, whatever ``processing_guarantee`` is: a batch's hits, ticks and dead
+letters are acknowledged by the brokers before its offsets are committed, and a rebalance
+waits for the batch in hand. A crash repeats a batch's output, which detection counts once
+per item id and dead-letter accounting once per source offset. Ingest never needs
+transactions: its output is idempotent downstream, and the alerts and detection state
+that Faust's transactions cover are written by the detect agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import CommitFailedError, ConsumerStoppedError, IllegalStateError
+from mode import Service
+
+from streams.codec import encode
+from streams.kafka_security import client_security
+from streams.models import DeadLetter
+from streams.pipeline.metrics import Metrics
+from streams.settings import Settings
+from streams.signals.ingest import IngestProcessor
+
+__all__ = ["RawIngest"]
+
+log = logging.getLogger(__name__)
+
+Batch = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+
+
+class RawIngest(Service):
+    def __init__(
+        self,
+        settings: Settings,
+        metrics: Metrics,
+        core: IngestProcessor,
+        crash: Callable[[BaseException], Awaitable[None]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.settings = settings
+        self.metrics = metrics
+        self.core = core
+        self._crash_worker = crash
+        self._lock = asyncio.Lock()
+        """Held while a batch is processed and sent; a rebalance or a stop takes it, then
+        waits for the batch being committed, so no partition changes owner between a
+        batch's output and its commit."""
+        self._committing: asyncio.Future[None] | None = None
+        """The last batch's wait for its acknowledgements, then its commit. The next batch
+        is processed meanwhile: the round trips cost no processing time."""
+        self._generation = 0
+        """Rises at each assignment. A batch fetched before one is dropped unprocessed:
+        every new assignment starts each partition at its committed offset, so whoever
+        owns the batch's partitions now reads it again."""
+        self.consumer: AIOKafkaConsumer
+        self.producer: AIOKafkaProducer
+
+    async def on_start(self) -> None:
+        # Made here, not in __init__: aiokafka clients belong to the running loop.
+        settings = self.settings
+        security = client_security(settings)
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.bootstrap,
+            group_id=settings.ingest_group,
+            client_id=settings.ingest_group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            # As Faust's own consumer: a dead worker's partitions move within 15 s.
+            session_timeout_ms=15_000,
+            heartbeat_interval_ms=3_000,
+            max_partition_fetch_bytes=4 << 20,
+            **security,
+        )
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=settings.bootstrap,
+            client_id=settings.ingest_group,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=2,
+            max_batch_size=1 << 20,
+            **security,
+        )
+        await self.producer.start()
+        await self.consumer.start()
+        self.consumer.subscribe([self.settings.topic_raw], listener=_Rebalances(self))
+
+    async def on_stop(self) -> None:
+        async with self._lock:  # the batch in hand is sent and committed first
+            await self._committed()
+            await self.consumer.stop()  # and the group is left, so its partitions move now
+        await self.producer.stop()
+
+    @Service.task
+    async def _consume(self) -> None:
+        try:
+            while not self.should_stop:
+                try:
+                    batch = await self.consumer.getmany(
+                        timeout_ms=int(self.settings.batch_within * 1000),
+                        max_records=self.settings.batch_size,
+                    )
+                except ConsumerStoppedError:
+                    return
+                # Read with no await in between: the assignment the batch was fetched in.
+                generation = self._generation
+                if not batch:
+                    continue
+                async with self._lock:
+                    if generation == self._generation and not self.should_stop:
+                        pending = await self._process(batch)
+                        # One batch in flight at most: its wait ends before the next's begins.
+                        await self._committed()
+                        offsets = {tp: part[-1].offset + 1 for tp, part in batch.items()}
+                        self._committing = asyncio.ensure_future(self._commit(pending, offsets))
+        except Exception as exc:
+            log.exception("agent crashed; stopping the worker", extra={"agent": "ingest"})
+            await self._crash_worker(exc)
+            raise
+
+    async def _process(self, batch: Batch) -> list[asyncio.Future[Any]]:
+        """Hand the batch to the core and send its output; returns the sends in flight."""
+        settings, metrics = self.settings, self.metrics
+        records = [record for part in batch.values() for record in part]
+        done = self.core.process((r.partition, r.value, r.timestamp / 1000.0) for r in records)
+        metrics.records_received.inc(len(records))
+        metrics.items_ingested.inc(done.items)
+        send = self.producer.send
+        pending = []
+        for n, rejection in done.rejected:
+            record = records[n]
+            letter = DeadLetter.build(
+                rejection.reason,
+                rejection.error,
+                record.value,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                key=record.key,
+            )
+            metrics.items_deadlettered.labels(rejection.reason).inc()
+            pending.append(await send(settings.topic_deadletter, encode(letter), key=record.key))
+        for hit in done.hits:
+            metrics.signal_hits.labels(hit.signal_id).inc()
+            pending.append(await send(settings.topic_signals, encode(hit), key=hit.key.encode()))
+        for tick in done.ticks:
+            body = encode(tick)
+            for partition in range(settings.partitions):
+                pending.append(await send(settings.topic_signals, body, partition=partition))
+        return pending
+
+    async def _commit(
+        self, pending: list[asyncio.Future[Any]], offsets: dict[TopicPartition, int]
+    ) -> None:
+        await asyncio.gather(*pending)
+        try:
+            await self.consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The group moved these partitions on: their new owner reads the batch again.
+            log.info("ingest batch not committed", extra={"error": str(exc)})
+
+    async def _committed(self) -> None:
+        """Wait for the batch in flight; a send that failed crashes the agent here."""
+        committing, self._committing = self._committing, None
+        if committing is not None:
+            await committing
+
+    async def revoked(self) -> None:
+        async with self._lock:  # the batch in hand is committed before partitions move
+            await self._committed()
+
+    def assigned(self, partitions: set[TopicPartition]) -> None:
+        self._generation += 1
+        mine = {tp.partition for tp in partitions}
+        for source in set(self.core.clocks) - mine:
+            # Whoever reads the partition next starts its event time afresh, as after a
+            # restart; detection's watermarks never move back.
+            self.core.forget(source)
+        self.metrics.ingest_partitions.set(len(partitions))
+        self.metrics.ingest_assignments.inc()
+        log.info("ingest partitions assigned", extra={"partitions": sorted(mine)})
+
+
+class _Rebalances(ConsumerRebalanceListener):
+    def __init__(self, ingest: RawIngest) -> None:
+        self.ingest = ingest
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self.ingest.revoked()
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self.ingest.assigned(assigned)
