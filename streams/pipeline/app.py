@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import faust
+from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
 from faust.sensors.prometheus import setup_prometheus_sensors
 from faust.types import FutureMessage
@@ -38,6 +39,7 @@ from streams.pipeline.http_items import add_items_endpoint
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.offsets import add_commit_guards
 from streams.pipeline.raw_ingest import RawIngest
+from streams.pipeline.sent_alerts import sent_alert_ids
 from streams.settings import Settings
 from streams.signals.matcher import Matcher
 from streams.signals.watchlist import load_watchlist
@@ -162,6 +164,27 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         idle_after=settings.idle_partition_timeout,
     )
 
+    already_sent: dict[int, set[str]] = {}
+    """Per signals partition, the ids on its alerts partition when this worker first
+    processed it after taking it (at least once; read before its first batch)."""
+
+    async def read_sent(partitions: set[int]) -> None:
+        try:
+            ids = await sent_alert_ids(settings, partitions)
+        except (TimeoutError, KafkaError) as exc:
+            log.warning(
+                "could not read the alerts already sent; a repeat is possible",
+                extra={"error": str(exc)},
+            )
+            ids = set()
+        for partition in partitions:
+            # An alert goes only to its key's partition: the partitions can share one set.
+            already_sent[partition] = ids
+        log.info(
+            "alerts already on the topic",
+            extra={"partitions": sorted(partitions), "alerts": len(ids)},
+        )
+
     async def detect_batch(events: list[faust.EventT]) -> None:
         """Count hits into windows per key; close passed windows; alert on spikes."""
         sends = []
@@ -175,8 +198,19 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                 continue
             records.append((event.message.partition, record))
         async with batch_output:
+            if not exactly_once:
+                unread = {p for p, _ in records} - already_sent.keys()
+                if unread:
+                    await read_sent(unread)
             result = processor.process(records, datetime.now(UTC))
+            repeats = [
+                a
+                for a in result.alerts
+                if a.alert_id in already_sent.get(open_keys.partition_of(a.key.encode()), ())
+            ]
             for alert in result.alerts:
+                if alert in repeats:
+                    continue
                 log.info(
                     "alert",
                     extra={
@@ -211,8 +245,10 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         metrics.alerts_suppressed.inc(result.suppressed)
         metrics.crossings_merged.inc(result.merged)
         metrics.windows_revised.inc(result.revised)
+        metrics.alerts_already_sent.inc(len(repeats))
         for alert in result.alerts:
-            metrics.alerts_emitted.labels(alert.signal_id, alert.severity).inc()
+            if alert not in repeats:
+                metrics.alerts_emitted.labels(alert.signal_id, alert.severity).inc()
         metrics.active_keys.set(len(state))
         if processor.watermarks:
             metrics.watermark.set(max(processor.watermarks.values()))
@@ -232,6 +268,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     async def _on_assigned(app: faust.App, assigned: Any, **_: Any) -> None:
         # Restored table entries may hold open windows that only a watermark closes.
         open_keys.stale = True
+        # What a predecessor sent is read again before each partition's first batch.
+        already_sent.clear()
         mine = sum(1 for tp in assigned if tp.topic == settings.topic_signals)
         if exactly_once and mine < settings.partitions:
             # faust-streaming 0.15 mishandles transactional producers on rebalance

@@ -86,6 +86,13 @@ class Metrics:
             ["signal", "severity"],
             registry=registry,
         )
+        self.alerts_already_sent = Counter(
+            "watchfloor_alerts_already_sent",
+            "Alerts not sent again because the alerts topic held their id when this worker "
+            "took their partition (a predecessor sent them, then died before its state "
+            "recorded them).",
+            registry=registry,
+        )
         self.alerts_suppressed = Counter(
             "watchfloor_alerts_suppressed",
             "Crossings that would have opened a burst, held back by a detector's re-alert rule.",

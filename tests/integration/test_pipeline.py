@@ -146,3 +146,26 @@ def test_a_restarted_worker_restores_detection_state_from_the_changelog(
         got = {json.loads(v)["alert_id"] for _, v in read_topic(settings, settings.topic_alerts)}
     # Baselines, open windows and re-alert state all came back: the same alerts as one run.
     assert got == want
+
+
+def test_a_worker_that_lost_the_state_behind_sent_alerts_does_not_send_them_again(
+    settings: Settings, worker_factory
+) -> None:
+    # The extreme of a kill between an alert and the state recording it: a second app id
+    # has no state at all, reads the same input again and computes every alert anew, all
+    # of them already on the alerts topic.
+    lines = [orjson.dumps(item) for item in generate()]
+    expected = run_offline(lines, settings)
+    first, _ = run_pipeline(settings, worker_factory, lines, len(expected.alerts))
+    first.stop()
+    successor = settings.model_copy(update={"app_id": settings.app_id + "-b"})
+    second = worker_factory(successor)
+    metrics = second.wait_until(
+        "every alert recomputed",
+        lambda m: m.get("watchfloor_alerts_already_sent_total", 0) >= len(expected.alerts),
+    )
+    assert not any(
+        k.startswith("watchfloor_alerts_emitted_total") and v for k, v in metrics.items()
+    )
+    ids = [json.loads(v)["alert_id"] for _, v in read_topic(settings, settings.topic_alerts)]
+    assert sorted(ids) == sorted(a.alert_id for a in expected.alerts)
