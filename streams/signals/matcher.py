@@ -109,12 +109,17 @@ class Matcher:
             self._automaton.make_automaton()
         # The whole-item scan's keys are whole terms, up to their first ``word*``: an item
         # holding "new" but not "new service obligations" stops there.
+        # Slots as bits of one int: an item's terms are then OR-ed and tested in C.
         self._candidates = ahocorasick.Automaton()
         for words, slot in self._slots.items():
             for key in _scan_keys(words):
-                self._candidates.add_word(key, self._candidates.get(key, frozenset()) | {slot})
+                self._candidates.add_word(key, self._candidates.get(key, 0) | 1 << slot)
         if len(self._candidates):
             self._candidates.make_automaton()
+        self._group_bits = tuple(
+            tuple(sum(1 << slot for slot in group) for group in cs.groups)
+            for cs in self._signals
+        )
 
     def match(self, item: RawItem) -> list[Match]:
         """Signals the item matches, each with the terms found and where, in list order."""
@@ -164,12 +169,12 @@ class Matcher:
             # ``_find`` folds sentence by sentence: an English sentence of an item that has
             # an en dash elsewhere reads "russia s" there, "russias" here. Both readings.
             line += " " + word_line(text.replace("'", " "))
-        present: set[int] = set()
+        present = 0
         for _, slots in self._candidates.iter(" " + line + " "):
             present |= slots
         if not present:
             return False
-        return any(all(group & present for group in cs.groups) for cs in self._signals)
+        return any(all(group & present for group in groups) for groups in self._group_bits)
 
     def _find(self, parts: list[str | None]) -> _Found:
         texts = [s for part in parts if part for s in sentences(part)]
