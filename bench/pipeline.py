@@ -478,7 +478,7 @@ def run_pipeline(
         for n in range(workers):
             mine = settings.model_copy(update={"web_port": free_port()})
             procs.append(WorkerProcess(mine, folder / f"worker-{n}.log", cwd=folder))
-        t0 = wait_assigned(procs, settings.partitions, timeout)
+        t0 = wait_assigned(procs, settings.partitions, timeout, recovered=rate is not None)
         timed = len(records)
         if rate is None:
             timed -= int(Accounting.of(scrape_all(procs)).received)
@@ -498,9 +498,13 @@ def run_pipeline(
         print(f"worker logs: {folder}", file=sys.stderr, flush=True)
 
 
-def wait_assigned(procs: list[WorkerProcess], partitions: int, timeout: float) -> float:
-    """Until every worker has recovered and the raw partitions are spread over all of them
-    (as many as there are partitions); returns the monotonic time that was first seen."""
+def wait_assigned(
+    procs: list[WorkerProcess], partitions: int, timeout: float, *, recovered: bool = False
+) -> float:
+    """Until the raw partitions are spread over all the workers (as many as there are
+    partitions); returns the monotonic time that was first seen. Ingest starts at once;
+    detection may still be recovering, its input waits on the signals topic meanwhile,
+    unless ``recovered`` asks for that too."""
     deadline = time.monotonic() + timeout
     want = min(len(procs), partitions)
     while time.monotonic() < deadline:
@@ -508,7 +512,8 @@ def wait_assigned(procs: list[WorkerProcess], partitions: int, timeout: float) -
             per = [p.samples() for p in procs]
             owning = [total(s, "watchfloor_ingest_partitions") for s in per]
             if (
-                all(rebalanced(s) for s in per)
+                all(total(s, "watchfloor_ingest_assignments_total") >= 1 for s in per)
+                and (not recovered or all(rebalanced(s) for s in per))
                 and sum(owning) == partitions
                 and sum(1 for o in owning if o > 0) == want
             ):

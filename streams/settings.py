@@ -125,9 +125,14 @@ class Settings(BaseSettings):
         description="Seconds a partition's offset commits may wait on one missing record "
         "before the worker re-reads the partition from its committed offset.",
     )
-    batch_size: int = Field(default=500, ge=1, description="Max records per agent batch.")
+    batch_size: int = Field(
+        default=2000, ge=1, description="Max records an agent takes in one batch."
+    )
     batch_within: float = Field(
-        default=0.2, gt=0, description="Seconds an agent waits to fill a batch."
+        default=0.01,
+        gt=0,
+        description="Seconds the detect agent waits to fill a batch (a hit's latency grows by "
+        "up to this much); ingest takes what has arrived at once.",
     )
     http_token: SecretStr | None = Field(
         default=None,
