@@ -117,8 +117,7 @@ class Matcher:
         if len(self._candidates):
             self._candidates.make_automaton()
         self._group_bits = tuple(
-            tuple(sum(1 << slot for slot in group) for group in cs.groups)
-            for cs in self._signals
+            tuple(sum(1 << slot for slot in group) for group in cs.groups) for cs in self._signals
         )
 
     def match(self, item: RawItem) -> list[Match]:

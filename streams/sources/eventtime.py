@@ -27,10 +27,32 @@ O(``recent``) when a publisher among the ``outlets`` most advanced stops countin
 from __future__ import annotations
 
 from collections import deque
+from heapq import heapify, heappush, heapreplace
+from typing import TypeAlias
 
 __all__ = ["EventTime"]
 
 _NEVER = float("-inf")
+
+
+class _Publisher:
+    """One publisher with an item among the partition's ``recent`` last items."""
+
+    __slots__ = ("heard", "items", "latest", "name")
+
+    def __init__(self, name: str, heard: float) -> None:
+        self.name = name
+        self.items = 0
+        """How many of the ``recent`` last items are its."""
+        self.heard = heard
+        """``_progress`` when its last item came."""
+        self.latest = _NEVER
+        """Its highest published_at while it counts, ``_NEVER`` while it does not."""
+
+
+_Mark: TypeAlias = tuple[float, str, _Publisher]
+"""A counting publisher's latest and name, ordered by them; names differ, so the record
+itself is never compared."""
 
 
 class EventTime:
@@ -40,67 +62,83 @@ class EventTime:
         self.outlets = outlets
         self.recent = recent
         self.idle_lag = idle_lag
-        self._latest: dict[str, float] = {}
-        """Highest published_at of each publisher that counts."""
-        self._heard: dict[str, float] = {}
-        """Of each publisher that counts, ``_progress`` when its last item came."""
+        self._half = idle_lag / 2
         self._highest = _NEVER
         self._progress = 0.0
-        self._seen: deque[str] = deque()
-        self._count: dict[str, int] = {}
-        self._top: list[tuple[float, str]] = []
-        """The highest ``outlets`` marks of those publishers, highest first."""
+        # A record per publisher, referred to from the window and the top marks, saves the
+        # dict look-ups of one dict per field: this runs once per raw item.
+        self._publishers: dict[str, _Publisher] = {}
+        # Primed with ``recent`` blanks so each item pushes exactly one out.
+        self._seen: deque[_Publisher | None] = deque([None] * recent)
+        self._top: list[_Mark] = []
+        """The highest ``outlets`` marks of the publishers that count, as a heap: the first
+        is the lowest, the one that sets event time. Only that one is ever read, and a heap
+        replaces it in one call where a sorted list would need a sort per item."""
         self.mark = _NEVER
 
     def observe(self, publisher: str | None, published: float) -> float:
         """Note one item; return the partition's event time after it."""
         name = publisher or ""
-        if published > self._highest:
-            if self._highest > _NEVER:
-                self._progress += min(published - self._highest, self.idle_lag / 2)
+        highest = self._highest
+        if published > highest:
+            if highest > _NEVER:
+                rise = published - highest
+                half = self._half
+                self._progress += half if half < rise else rise
             self._highest = published
-        self._heard[name] = self._progress
-        self._seen.append(name)
-        self._count[name] = self._count.get(name, 0) + 1
-        if published > self._latest.get(name, _NEVER):
-            self._latest[name] = published
-            self._rank(name, published)
-        if len(self._seen) > self.recent:
-            gone = self._seen.popleft()
-            self._count[gone] -= 1
-            if not self._count[gone]:
-                del self._count[gone]
-                self._drop(gone)
+        progress = self._progress
+        own = self._publishers.get(name)
+        if own is None:
+            own = self._publishers[name] = _Publisher(name, progress)
+        own.items += 1
+        own.heard = progress
+        old = own.latest
         top = self._top
+        if published > old:
+            own.latest = published
+            entry = (published, name, own)
+            if not top:
+                top.append(entry)
+            # A publisher left out has a mark no higher than the lowest kept, so only one
+            # whose mark had reached it can be among those kept.
+            elif old >= top[0][0] and (old, name, own) in top:
+                top[top.index((old, name, own))] = entry
+                heapify(top)
+            elif len(top) < self.outlets:
+                heappush(top, entry)
+            elif published > top[0][0]:
+                heapreplace(top, entry)
+        seen = self._seen
+        seen.append(own)
+        gone = seen.popleft()
+        if gone is not None:
+            gone.items -= 1
+            if not gone.items:
+                # No item of its is among the recent ones: forget it.
+                del self._publishers[gone.name]
+                if gone.latest > _NEVER and (gone.latest, gone.name, gone) in top:
+                    top = self._rerank()
         # An outlet silent for idle_lag of progress has stopped: it no longer counts. Only
         # the one that sets event time matters: those above it cannot hold it back, and
         # those below are looked at once promoted.
         while len(top) > 1:
-            _, last = top[min(self.outlets, len(top)) - 1]
-            if self._progress - self._heard[last] <= self.idle_lag:
+            lowest = top[0][2]
+            if progress - lowest.heard <= self.idle_lag:
                 break
-            self._drop(last)
-            top = self._top
-        self.mark = max(self.mark, top[min(self.outlets, len(top)) - 1][0])
-        return self.mark
+            # It stops counting until it publishes again, as an idle partition does: a
+            # feed that died must not hold event time back.
+            lowest.latest = _NEVER
+            top = self._rerank()
+        mark = self.mark
+        at = top[0][0]
+        if at > mark:
+            self.mark = mark = at
+        return mark
 
-    def _rank(self, name: str, published: float) -> None:
-        top = self._top
-        at = next((i for i, (_, who) in enumerate(top) if who == name), None)
-        if at is not None:
-            top[at] = (published, name)
-        elif len(top) < self.outlets:
-            top.append((published, name))
-        elif published > top[-1][0]:
-            top[-1] = (published, name)
-        top.sort(reverse=True)
-
-    def _drop(self, name: str) -> None:
-        """A publisher stops counting until it publishes again, as an idle partition does:
-        a feed that died must not hold event time back."""
-        self._heard.pop(name, None)
-        if self._latest.pop(name, None) is None:
-            return
-        if any(who == name for _, who in self._top):
-            ranked = sorted(((at, who) for who, at in self._latest.items()), reverse=True)
-            self._top = ranked[: self.outlets]
+    def _rerank(self) -> list[_Mark]:
+        ranked = sorted(
+            (own.latest, who, own) for who, own in self._publishers.items() if own.latest > _NEVER
+        )
+        # Ascending, so already a heap; ties in time go by name as the heap orders them.
+        self._top = ranked[-self.outlets :]
+        return self._top
