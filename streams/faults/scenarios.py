@@ -163,7 +163,8 @@ def broker_outage(libs: Path, workdir: Path, *, outage: float = 20.0) -> FaultRe
     """Fault 2: the broker stopped for ``outage`` seconds mid-stream, then started again.
 
     The worker is not restarted: it must reconnect by itself. The broker is the project's
-    local one on free ports, so stopping it disturbs nobody else.
+    local one on free ports, so stopping it disturbs nobody else. The feed's first half
+    goes before the outage and the rest after, so the worker has work on both sides.
     """
     home = workdir / "outage-kafka"
     (home / "kafka").mkdir(parents=True, exist_ok=True)
@@ -177,7 +178,8 @@ def broker_outage(libs: Path, workdir: Path, *, outage: float = 20.0) -> FaultRe
     run = Run("broker-outage", settings, workdir)
     try:
         worker = run.start_worker()
-        run.send()
+        half = len(run.lines) // 2
+        run.send(run.lines[:half])
         run.wait("for mid-stream", lambda: _received(worker) >= len(run.lines) * 0.3, 120)
         kafka.down()
         seen = _received(worker)
@@ -187,6 +189,7 @@ def broker_outage(libs: Path, workdir: Path, *, outage: float = 20.0) -> FaultRe
         down = total(samples, "watchfloor_kafka_reachable") == 0
         restarted = time.monotonic()
         kafka.up(timeout=120)
+        run.send(run.lines[half:])
         run.wait("for processing to resume", lambda: _received(worker) > seen, 180)
         run.report.recovery_seconds = time.monotonic() - restarted
         report = run.finish(timeout=180)

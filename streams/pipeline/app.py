@@ -253,8 +253,13 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         if processor.watermarks:
             metrics.watermark.set(max(processor.watermarks.values()))
 
-    ingest_core = ingest_processor(settings, matcher)
-    app.add_dependency(RawIngest(settings, metrics, ingest_core, crash=app.crash))
+    raw_ingest = RawIngest(settings, metrics, ingest_processor(settings, matcher), app.crash)
+
+    @app.task
+    async def start_ingest() -> None:
+        # Once the worker is up (topics made, tables recovered), as Faust starts its agents:
+        # a worker that fails to start has then sent nothing.
+        await app.add_runtime_dependency(raw_ingest)
 
     @app.agent(signals_topic, name="detect")
     async def detect(stream: faust.StreamT[bytes]) -> None:
