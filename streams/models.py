@@ -34,7 +34,9 @@ ItemId = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 class RawItem(BaseModel):
     """One OSINT item as it arrives on ``osint.items.raw``. Unknown fields are kept."""
 
-    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+    # Most values are one item's own (ids, titles, bodies, URLs): caching them, not only the
+    # keys, costs the ingest hot path more than it saves.
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True, cache_strings="keys")
 
     id: ItemId = Field(description="Stable identifier of the item at its source.")
     title: NonEmpty = Field(max_length=2_000)
@@ -49,6 +51,8 @@ class RawItem(BaseModel):
     publisher: str | None = Field(default=None, max_length=500)
     language: str | None = Field(default=None, max_length=35, description="BCP 47 tag.")
 
+    # On the ingest hot path decode_item does these four validators' work in other ways
+    # (streams/sources/decode.py): a change to what they refuse needs a change there too.
     @field_validator(
         "id", "title", "body", "deck", "region", "category", "url", "publisher", "language"
     )

@@ -177,3 +177,210 @@ def test_hostile_records_are_refused_with_a_reason(
 
     refused = decode_item(value, received_at=1_780_000_000.0, max_ahead=86400)
     assert (refused.reason, error in refused.error) == (reason, True)  # type: ignore[union-attr]
+
+
+# Control characters, dates as numbers and dates outside years 1 to 9999 in UTC: refused
+# with RawItem's own message whether decode_item takes its fast path or not.
+
+BASE = {"id": "x", "title": "t", "published_at": "2026-06-01T00:00:00Z"}
+CONTROL_MESSAGE = "Value error, control characters are not allowed (tab and line breaks are)"
+TEXT_FIELDS = ["id", "title", "body", "deck", "region", "category", "url", "publisher", "language"]
+
+
+def _record(**fields: object) -> bytes:
+    import json
+
+    return json.dumps({**BASE, **fields}).encode()
+
+
+@pytest.mark.parametrize("field", TEXT_FIELDS)
+@pytest.mark.parametrize(
+    "text",
+    [b"a\\u0000b", b"a\\u001Bb", b"a\\u007fb", b"a\\bb", b"a\\fb", b"a\x7fb"],
+    ids=["nul", "escape", "del-escaped", "backspace", "form-feed", "raw-del"],
+)
+def test_control_characters_are_refused_in_each_text_field(field: str, text: bytes) -> None:
+    value = _record(**{field: "PLACEHOLDER"}).replace(b"PLACEHOLDER", text)
+    refused = decode_item(value, received_at=1_780_000_000.0, max_ahead=86400)
+    assert isinstance(refused, Rejection)
+    assert refused.reason == "validation_failed"
+    assert refused.error == f"{field}: {CONTROL_MESSAGE}"
+
+
+@pytest.mark.parametrize("bad", [b'"a\\u0001"', b'"a\x7f"', b'"a\\fb"'])
+def test_control_characters_are_refused_in_a_source(bad: bytes) -> None:
+    value = _record(sources=["ok", "PLACEHOLDER", "ok"]).replace(b'"PLACEHOLDER"', bad)
+    refused = decode_item(value)
+    assert isinstance(refused, Rejection) and refused.reason == "validation_failed"
+    assert refused.error == f"sources: {CONTROL_MESSAGE}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tab\tnew line\nreturn\r",
+        "a backslash before b: \\b, before u0001: \\u0001",
+        "\u0085 \u2028 \ufeff é Ж 北",
+        "\u000b stripped at the ends \u000c",
+    ],
+    ids=["tab-and-breaks", "escaped-backslash", "other-unicode", "stripped-ends"],
+)
+def test_text_without_control_characters_is_kept(text: str) -> None:
+    item = decode_item(_record(title=text, body=text, sources=[text]))
+    assert isinstance(item, RawItem), item
+    assert item.body == text.strip() and item.sources == [text.strip()]
+
+
+@pytest.mark.parametrize(
+    "number", ["1780000000", "1780000000000", "-1.5", "1e400", "NaN", "123456789012345678901234"]
+)
+def test_a_date_as_a_number_is_refused(number: str) -> None:
+    value = _record(published_at="PLACEHOLDER").replace(b'"PLACEHOLDER"', number.encode())
+    refused = decode_item(value)
+    assert isinstance(refused, Rejection) and refused.reason == "validation_failed"
+    assert refused.error == (
+        "published_at: Value error, must be an RFC 3339 date-time string, not a number"
+    )
+
+
+def test_a_date_without_zone_is_refused() -> None:
+    refused = decode_item(_record(published_at="2026-06-01T00:00:00"))
+    assert isinstance(refused, Rejection) and refused.reason == "validation_failed"
+    assert refused.error == "published_at: Input should have timezone info"
+
+
+@pytest.mark.parametrize(
+    ("published_at", "accepted"),
+    [
+        ("0001-01-01T00:00:00+01:00", False),
+        ("0001-01-01T00:59:59.999999+01:00", False),
+        ("0001-01-01T01:00:00+01:00", True),
+        ("0001-01-01T00:00:00-01:00", True),
+        ("9999-12-31T23:30:00-01:00", False),
+        ("9999-12-31T23:00:00-01:00", False),
+        ("9999-12-31T22:59:59.999999-01:00", True),
+        ("9999-12-31T23:59:59.999999Z", True),
+        ("9999-12-31T23:30:00+01:00", True),
+    ],
+)
+def test_dates_outside_years_1_to_9999_in_utc_are_refused(
+    published_at: str, accepted: bool
+) -> None:
+    result = decode_item(_record(published_at=published_at))
+    if accepted:
+        assert isinstance(result, RawItem)
+        assert result.published_at == RawItem(**{**BASE, "published_at": published_at}).published_at
+    else:
+        assert isinstance(result, Rejection) and result.reason == "validation_failed"
+        assert result.error == (
+            "published_at: Value error, outside the years 1 to 9999 once converted to UTC"
+        )
+
+
+def test_every_error_of_a_record_is_named_once() -> None:
+    value = (
+        b'{"id":"x\\u0001","title":"t","published_at":5,"importance":11,'
+        b'"sources":["\\u0001","\\u0002"],"language":"\\u0007"}'
+    )
+    refused = decode_item(value)
+    assert isinstance(refused, Rejection)
+    assert refused.error == (
+        f"id: {CONTROL_MESSAGE}; "
+        "published_at: Value error, must be an RFC 3339 date-time string, not a number; "
+        "importance: Input should be less than or equal to 10; "
+        f"sources: {CONTROL_MESSAGE}; "
+        f"language: {CONTROL_MESSAGE}"
+    )
+
+
+CONTROL = st.sampled_from([chr(c) for c in range(0x20)] + ["\x7f", "\x85", "\\", "b", "u", "0"])
+TEXT = st.text(st.one_of(CONTROL, st.characters(exclude_categories=["Cs"])), max_size=20)
+
+
+@given(TEXT, st.sampled_from(TEXT_FIELDS), st.booleans())
+def test_fast_and_full_validation_agree(text: str, field: str, ascii_only: bool) -> None:
+    import json
+
+    from pydantic import ValidationError
+
+    from streams.sources.decode import describe
+
+    value = json.dumps({**BASE, field: text, "sources": [text]}, ensure_ascii=ascii_only).encode()
+    try:
+        expected: RawItem | str = RawItem.model_validate_json(value)
+    except ValidationError as exc:
+        expected = describe(exc)
+    result = decode_item(value)
+    assert (result if isinstance(result, RawItem) else result.error) == expected
+
+
+@given(TEXT, st.booleans())
+def test_json_text_with_control_characters_has_a_backslash_or_del(
+    text: str, ascii_only: bool
+) -> None:
+    # What lets decode_item skip the control-character check for most records.
+    import json
+    import re
+
+    import orjson
+
+    if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text):
+        for encoded in (json.dumps(text, ensure_ascii=ascii_only).encode(), orjson.dumps(text)):
+            assert b"\\" in encoded or b"\x7f" in encoded
+
+
+@pytest.mark.parametrize("byte", range(0x20))
+def test_raw_control_bytes_in_a_string_are_not_json(byte: int) -> None:
+    # The other half of it: a control character in a string must come escaped.
+    refused = decode_item(_record(title="PLACEHOLDER").replace(b"PLACEHOLDER", bytes([byte])))
+    assert isinstance(refused, Rejection) and refused.reason == "invalid_json"
+
+
+def test_the_derived_validators_leave_out_only_what_decode_item_checks_otherwise() -> None:
+    from pydantic import ValidationError
+
+    from streams.sources.decode import _CHECKED, _FAST
+
+    # Control characters and dates in year 1 are left to the bytes and the year...
+    control = _record(title="a\u0001", sources=["\u007f"], published_at="0001-01-01T00:00:00+01:00")
+    item = _FAST.validate_json(control)
+    assert type(item) is RawItem and item.title == "a\u0001"
+    # ... or to the Rust regex engine, for records that may hold a control character.
+    for field in [*TEXT_FIELDS, "sources"]:
+        text = "a\u001b" if field != "sources" else ["ok", "a\u001b"]
+        with pytest.raises(ValidationError, match="String should match pattern"):
+            _CHECKED.validate_json(_record(**{field: text}))
+    kept = _record(title="tab\tline\n\u0085\u2028 é", sources=["a\tb"])
+    assert (
+        _CHECKED.validate_json(kept)
+        == _FAST.validate_json(kept)
+        == RawItem.model_validate_json(kept)
+    )
+    # Numbers are refused as before, and every other check is RawItem's.
+    for validator in (_FAST, _CHECKED):
+        for value in (
+            _record(published_at=1780000000),
+            _record(title=" "),
+            _record(language="x" * 36),
+            _record(published_at="2026-06-01T00:00:00"),
+        ):
+            with pytest.raises(ValidationError):
+                validator.validate_json(value)
+        item = validator.validate_json(_record(extra=[1], title=" t "))
+        assert item.model_extra == {"extra": [1]} and item.title == "t"
+
+
+def test_the_control_character_pattern_refuses_what_the_model_refuses() -> None:
+    from pydantic import ValidationError
+
+    from streams.sources.decode import _CHECKED
+
+    for char in map(chr, [*range(0x3000), 0xFEFF, 0xFFFD, 0x1F600, 0x10FFFF]):
+        text = f"a{char}b"
+        try:
+            RawItem._no_control_characters(text)
+        except ValueError:
+            with pytest.raises(ValidationError):
+                _CHECKED.validate_json(_record(title=text))
+        else:
+            assert _CHECKED.validate_json(_record(title=text)).title == text
