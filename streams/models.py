@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -19,6 +19,7 @@ __all__ = [
     "DeadLetter",
     "DetectorInfo",
     "Evidence",
+    "KafkaRecord",
     "RawItem",
     "ReportRef",
     "SignalHit",
@@ -29,6 +30,21 @@ __all__ = [
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 ItemId = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
+class KafkaRecord(Protocol):
+    """What a dead letter needs of a consumed record: aiokafka's and Faust's both have it."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
 
 
 class RawItem(BaseModel):
@@ -290,6 +306,19 @@ class DeadLetter(BaseModel):
         "that the dead letter itself fits in a Kafka message.",
     )
     failed_at: datetime
+
+    @classmethod
+    def of_record(cls, reason: DeadLetterReason, error: str, record: KafkaRecord) -> DeadLetter:
+        """The dead letter of a record read from a Kafka topic, with its coordinates."""
+        return cls.build(
+            reason,
+            error,
+            record.value,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+        )
 
     @classmethod
     def build(

@@ -142,15 +142,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
 
     async def dead_letter(event: faust.EventT, rejection: Rejection) -> Any:
         msg = event.message
-        record = DeadLetter.build(
-            rejection.reason,
-            rejection.error,
-            msg.value,
-            topic=msg.topic,
-            partition=msg.partition,
-            offset=msg.offset,
-            key=msg.key,
-        )
+        record = DeadLetter.of_record(rejection.reason, rejection.error, msg)
         metrics.items_deadlettered.labels(rejection.reason).inc()
         log.debug("dead-lettered", extra={"reason": rejection.reason, "offset": msg.offset})
         return await deadletter_topic.send(key=msg.key, value=encode(record), force=True)

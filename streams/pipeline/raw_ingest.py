@@ -142,15 +142,7 @@ class RawIngest(Service):
         pending = []
         for n, rejection in done.rejected:
             record = records[n]
-            letter = DeadLetter.build(
-                rejection.reason,
-                rejection.error,
-                record.value,
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                key=record.key,
-            )
+            letter = DeadLetter.of_record(rejection.reason, rejection.error, record)
             metrics.items_deadlettered.labels(rejection.reason).inc()
             pending.append(await send(settings.topic_deadletter, encode(letter), key=record.key))
         for hit in done.hits:
