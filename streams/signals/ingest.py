@@ -20,6 +20,7 @@ from streams.signals.hits import item_hits
 from streams.signals.matcher import Matcher
 from streams.sources.decode import Rejection, decode_item
 from streams.sources.eventtime import EventTime
+from streams.sources.glance import glance
 
 __all__ = ["IngestProcessor", "Ingested"]
 
@@ -57,18 +58,22 @@ class IngestProcessor:
         """``(source, value, received at)`` records, in their order within each source."""
         out = Ingested()
         moved: set[int] = set()
+        may_match = self.matcher.may_match
+        max_ahead = self.max_ahead
         for n, (source, value, received_at) in enumerate(records):
-            item = decode_item(value, received_at=received_at, max_ahead=self.max_ahead)
+            # Most items match nothing: a glance at them is all they need.
+            seen = glance(value, received_at=received_at, max_ahead=max_ahead)
+            if seen is not None and not may_match(seen.text):
+                out.items += 1
+                self._observe(source, seen.publisher, seen.published)
+                moved.add(source)
+                continue
+            item = decode_item(value, received_at=received_at, max_ahead=max_ahead)
             if isinstance(item, Rejection):
                 out.rejected.append((n, item))
                 continue
             out.items += 1
-            published = item.published_at.timestamp()
-            self.latest = max(self.latest, published)
-            clock = self.clocks.get(source)
-            if clock is None:
-                clock = self.clocks[source] = EventTime(self.outlets)
-            mark = clock.observe(item.publisher, published)
+            mark = self._observe(source, item.publisher, item.published_at.timestamp())
             moved.add(source)
             out.hits += item_hits(
                 self.matcher, item, received_at, mark, source, fingerprints=self.fingerprints
@@ -78,6 +83,15 @@ class IngestProcessor:
             for s in sorted(moved)
         ]
         return out
+
+    def _observe(self, source: int, publisher: str | None, published: float) -> float:
+        """Note an item in ``source``'s event time; returns that event time after it."""
+        if published > self.latest:
+            self.latest = published
+        clock = self.clocks.get(source)
+        if clock is None:
+            clock = self.clocks[source] = EventTime(self.outlets)
+        return clock.observe(publisher, published)
 
     def mark(self, source: int = 0) -> float:
         """The event time of ``source``: -inf before its first item."""

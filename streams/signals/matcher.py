@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import ahocorasick
 
 from streams.models import RawItem
-from streams.signals.text import sentences, slug, tokens, word_line
+from streams.signals.text import screen_line, sentences, slug, tokens
 from streams.signals.watchlist import Signal, Watchlist, flat_terms
 
 __all__ = ["Match", "Matcher"]
@@ -107,13 +107,20 @@ class Matcher:
                     self._automaton.add_word(variant, (len(word) + 1, merged))
         if len(self._automaton):
             self._automaton.make_automaton()
-        # The whole-item scan's keys are whole terms, up to their first ``word*``: an item
-        # holding "new" but not "new service obligations" stops there.
+        # The whole-item screen's keys are whole terms, up to their first ``word*``: an item
+        # holding "new" but not "new service obligations" stops there. Keys and items are
+        # read as screen lines (``text.screen_line``); a term whose words are all h and k
+        # has no key there and counts as present in every item.
         # Slots as bits of one int: an item's terms are then OR-ed and tested in C.
         self._candidates = ahocorasick.Automaton()
+        self._everywhere = 0
         for words, slot in self._slots.items():
             for key in _scan_keys(words):
-                self._candidates.add_word(key, self._candidates.get(key, 0) | 1 << slot)
+                screened = " " + screen_line(key) + (" " if key.endswith(" ") else "")
+                if len(screened.split()) < len(key.split()):
+                    self._everywhere |= 1 << slot
+                    continue
+                self._candidates.add_word(screened, self._candidates.get(screened, 0) | 1 << slot)
         if len(self._candidates):
             self._candidates.make_automaton()
         self._group_bits = tuple(
@@ -123,7 +130,7 @@ class Matcher:
     def match(self, item: RawItem) -> list[Match]:
         """Signals the item matches, each with the terms found and where, in list order."""
         parts = [item.title, item.deck, item.body]
-        if not self._match_all and not self._may_match(parts):
+        if not self.may_match(" ".join(p for p in parts if p)):
             return []
         found = self._find(parts)
         if not found.positions and not self._match_all:
@@ -154,21 +161,28 @@ class Matcher:
             matches.append(Match(cs.signal.id, key_region, terms, key, sentence, cs.signal.weight))
         return matches
 
-    def _may_match(self, parts: list[str | None]) -> bool:
-        """Whether some signal has, somewhere in the item, a term of each of its groups
-        (read up to its first ``word*``): one scan of the whole item's words, in C but for
-        the few terms found. Most items have none, and are done with here; the others are
-        cut into sentences and their terms and distances checked (``_find``)."""
+    def may_match(self, text: str) -> bool:
+        """Whether some signal could match an item whose title, deck and body, joined by
+        spaces, are ``text``: whether it has a term of each group of some signal (read up
+        to its first ``word*``) anywhere. One scan of the whole item, in C but for the few
+        terms found. Most items have none and are done with here; ``match`` cuts the
+        others into sentences and checks their terms and distances (``_find``).
+
+        Never wrong when it says no; it may say yes to an item that does not match.
+        """
+        if self._match_all:
+            return True
         if not len(self._candidates):
-            return False
-        text = " ".join(p for p in parts if p)
-        line = word_line(text)
+            return bool(self._everywhere) and any(
+                all(group & self._everywhere for group in groups) for groups in self._group_bits
+            )
+        line = screen_line(text)
         if "'" in text and not text.isascii():
             # Folding drops an ASCII apostrophe only in text with non-ASCII characters, and
             # ``_find`` folds sentence by sentence: an English sentence of an item that has
             # an en dash elsewhere reads "russia s" there, "russias" here. Both readings.
-            line += " " + word_line(text.replace("'", " "))
-        present = 0
+            line += " " + screen_line(text.replace("'", " "))
+        present = self._everywhere
         for _, slots in self._candidates.iter(" " + line + " "):
             present |= slots
         if not present:

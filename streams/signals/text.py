@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["fold", "sentences", "slug", "tokens", "word_line"]
+__all__ = ["fold", "screen_line", "sentences", "slug", "tokens", "word_line"]
 
 _WORD = re.compile(r"\w+")
 _SLUG_JUNK = re.compile(r"[^\w]+")
@@ -99,6 +99,27 @@ def word_line(text: str) -> str:
     line = line.replace(b"zh", b"z").replace(b"ch", b"c").replace(b"sh", b"s")
     line = line.replace(b"kh", b"h").translate(_ASCII_LINE)
     return b" ".join(line.split()).decode("ascii")
+
+
+# ``word_line`` with every h and k dropped, for ASCII text in one ``bytes.translate``:
+# upper case folded too, and h and k deleted before the table applies.
+_ASCII_SCREEN = bytes(_ASCII_LINE[ord(chr(c).lower())] if c < 128 else 32 for c in range(256))
+_NO_HK = str.maketrans("", "", "hk")
+
+
+def screen_line(text: str) -> str:
+    """``word_line(text)`` without the letters h and k, and without the words that held
+    nothing else: what the matcher's whole-item screen reads (``Matcher.may_match``).
+
+    The skeleton's digraphs (``zh ch sh kh`` → ``z c s h``) only ever drop an h or a k,
+    so with both letters gone they need no pass of their own: ASCII text is one
+    ``bytes.translate`` and a split. A term read the same way is in an item's screen line
+    whenever it is in the item's word line, which is all a screen needs.
+    """
+    if text.isascii():
+        line = text.encode("ascii").translate(_ASCII_SCREEN, b"hkHK")
+        return b" ".join(line.split()).decode("ascii")
+    return " ".join(word_line(text).translate(_NO_HK).split())
 
 
 def _plain(text: str) -> str:

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from streams.models import RawItem
 from streams.signals.matcher import Match, Matcher
-from streams.signals.text import tokens, word_line
-from streams.signals.watchlist import Watchlist, load_watchlist
+from streams.signals.text import _NO_HK, screen_line, tokens, word_line
+from streams.signals.watchlist import Watchlist, flat_terms, load_watchlist
 from streams.sources.samplefeed import generate
 
 MATCHER = Matcher(load_watchlist())
@@ -265,11 +265,12 @@ def test_the_whole_item_candidate_scan_changes_no_hit() -> None:
     items = [RawItem.model_validate(i) for i in [*rows, *generate()]]
     screened = Matcher(load_watchlist())
     full = copy.copy(screened)
-    full._may_match = lambda _parts: True  # type: ignore[method-assign]
+    full.may_match = lambda _text: True  # type: ignore[method-assign]
     stopped = 0
     for item in items:
         assert screened.match(item) == full.match(item)
-        stopped += not screened._may_match([item.title, item.deck, item.body])
+        text = " ".join(p for p in (item.title, item.deck, item.body) if p)
+        stopped += not screened.may_match(text)
     assert stopped > len(items) // 2  # most items are done with by the scan
 
 
@@ -288,3 +289,38 @@ def test_the_candidate_scan_folds_as_the_sentences_do() -> None:
 def test_the_whole_item_word_line_holds_the_tokens(text: str) -> None:
     # The candidate scan's fast fold must cut and spell words exactly as matching does.
     assert word_line(text) == " ".join(tokens(text))
+
+
+@given(st.text(alphabet=st.sampled_from("zkhcsjyKHZ -'.éЖх\u0301ﬁ_3"), max_size=40) | st.text())
+def test_the_screen_line_is_the_word_line_without_h_and_k(text: str) -> None:
+    assert screen_line(text) == " ".join(word_line(text).translate(_NO_HK).split())
+
+
+_BUNDLED = load_watchlist()
+_REGIONS = [*sorted({r for s in _BUNDLED.signals for r in s.regions or ()}), None]
+_TERMS = sorted({t for s in _BUNDLED.signals for g in s.all_of for t in flat_terms(g.terms)})
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(_TERMS), st.sampled_from(["", "s", "ian", "kh"])).map(
+            lambda t: t[0].replace("*", t[1])
+        )
+        | st.sampled_from(["the", "kh", "Zh", "men", "Belarus'", "Minsk", "ł", "Shah", "a"]),
+        min_size=1,
+        max_size=30,
+    ),
+    st.lists(st.sampled_from([" ", ", ", "-", ". ", "\n", " — ", "'s "]), min_size=1),
+    st.booleans(),
+    st.sampled_from(_REGIONS),
+)
+def test_the_screen_never_stops_an_item_that_matches(
+    words: list[str], seps: list[str], upper: bool, region: str | None
+) -> None:
+    text = "".join(w + seps[i % len(seps)] for i, w in enumerate(words))
+    text = text.upper() if upper else text
+    screened = Matcher(_BUNDLED)
+    full = copy.copy(screened)
+    full.may_match = lambda _text: True  # type: ignore[method-assign]
+    if match(full, text, region=region, importance=10, category="security"):
+        assert screened.may_match(text)
