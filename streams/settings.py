@@ -125,6 +125,13 @@ class Settings(BaseSettings):
         description="Seconds a partition's offset commits may wait on one missing record "
         "before the worker re-reads the partition from its committed offset.",
     )
+    ingest_processes: int = Field(
+        default=1,
+        ge=0,
+        le=64,
+        description="Processes of its own the ingest agent runs in, each a consumer of the raw "
+        "topic, so a worker uses more cores than one; 0 runs it in the worker's process.",
+    )
     batch_size: int = Field(
         default=2000, ge=1, description="Max records an agent takes in one batch."
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -172,21 +173,41 @@ class WorkerProcess:
         if self.proc.poll() is not None:
             raise WorkerError(f"worker exited with {self.proc.returncode}:\n{self.tail()}")
 
-    def rss_peak_mib(self) -> float | None:
-        """VmHWM: the most resident memory the worker ever had, read before it stops."""
+    def children(self) -> list[int]:
+        """The worker's own processes while it runs: its ingest processes, and the
+        resource tracker Python starts beside them."""
+        pid = self.proc.pid
         with suppress(OSError):
-            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        return None
+            return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        return []
+
+    def ingest_processes(self) -> list[int]:
+        def spawned(pid: int) -> bool:
+            with suppress(OSError):
+                return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            return False
+
+        return [pid for pid in self.children() if spawned(pid)]
+
+    def rss_peak_mib(self) -> float | None:
+        """VmHWM, the most resident memory ever held, of the worker and of its ingest
+        processes, summed (at least their peak together), read before it stops."""
+        peaks = [_vm_hwm_kib(pid) for pid in [self.proc.pid, *self.children()]]
+        if peaks[0] is None:
+            return None
+        return sum(p for p in peaks if p is not None) / 1024
 
     def tail(self, lines: int = 30) -> str:
         text = self.log.read_text(errors="replace").splitlines()[-lines:]
         return "\n".join("  " + line for line in text)
 
     def kill(self) -> None:
-        """``kill -9``: no shutdown, no commit, no leaving the group; what a crash does."""
+        """``kill -9`` of the worker and its ingest processes: no shutdown, no commit, no
+        leaving the group; what a crash of the machine or container does."""
         if self.proc.poll() is None:
+            for child in self.children():
+                with suppress(OSError):
+                    os.kill(child, signal.SIGKILL)
             self.proc.kill()
             self.proc.wait()
         self._out.close()
@@ -200,3 +221,11 @@ class WorkerProcess:
                 self.proc.kill()
                 self.proc.wait()
         self._out.close()
+
+
+def _vm_hwm_kib(pid: int) -> int | None:
+    with suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return None

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import faust
+import mode
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
 from faust.sensors.prometheus import setup_prometheus_sensors
@@ -37,9 +38,10 @@ from streams.pipeline.config import detect_config, ingest_processor
 from streams.pipeline.feeds import add_feed_poller
 from streams.pipeline.health import add_kafka_probe
 from streams.pipeline.http_items import add_items_endpoint
+from streams.pipeline.ingest_process import IngestProcesses
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.offsets import add_commit_guards
-from streams.pipeline.raw_ingest import RawIngest
+from streams.pipeline.raw_ingest import MetricsReports, RawIngest
 from streams.pipeline.sent_alerts import sent_alert_ids
 from streams.settings import Settings
 from streams.signals.matcher import Matcher
@@ -246,7 +248,12 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         if processor.watermarks:
             metrics.watermark.set(max(processor.watermarks.values()))
 
-    raw_ingest = RawIngest(settings, metrics, ingest_processor(settings, matcher), app.crash)
+    raw_ingest: mode.Service
+    if settings.ingest_processes:
+        raw_ingest = IngestProcesses(settings, metrics, settings.ingest_processes, app.crash)
+    else:
+        core = ingest_processor(settings, matcher)
+        raw_ingest = RawIngest(settings, MetricsReports(metrics), core, app.crash)
 
     @app.task
     async def start_ingest() -> None:

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
@@ -34,25 +36,64 @@ from streams.pipeline.metrics import Metrics
 from streams.settings import Settings
 from streams.signals.ingest import IngestProcessor
 
-__all__ = ["RawIngest"]
+__all__ = ["BatchCounts", "IngestReports", "MetricsReports", "RawIngest"]
 
 log = logging.getLogger(__name__)
 
 Batch = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
 
 
+@dataclass(slots=True)
+class BatchCounts:
+    """What one batch did, for the worker's metrics."""
+
+    received: int = 0
+    ingested: int = 0
+    deadlettered: Counter[str] = field(default_factory=Counter)
+    """Records dead-lettered, by reason."""
+    hits: Counter[str] = field(default_factory=Counter)
+    """Hits sent, by signal."""
+
+
+class IngestReports(Protocol):
+    """Where ingest reports what it did: the worker's metrics, at once or from the
+    process ingest runs in (``streams.pipeline.ingest_process``)."""
+
+    def batch(self, counts: BatchCounts) -> None: ...
+
+    def assigned(self, partitions: int) -> None: ...
+
+
+class MetricsReports:
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def batch(self, counts: BatchCounts) -> None:
+        metrics = self.metrics
+        metrics.records_received.inc(counts.received)
+        metrics.items_ingested.inc(counts.ingested)
+        for reason, n in counts.deadlettered.items():
+            metrics.items_deadlettered.labels(reason).inc(n)
+        for signal, n in counts.hits.items():
+            metrics.signal_hits.labels(signal).inc(n)
+
+    def assigned(self, partitions: int) -> None:
+        self.metrics.ingest_partitions.set(partitions)
+        self.metrics.ingest_assignments.inc()
+
+
 class RawIngest(Service):
     def __init__(
         self,
         settings: Settings,
-        metrics: Metrics,
+        reports: IngestReports,
         core: IngestProcessor,
         crash: Callable[[BaseException], Awaitable[None]],
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.settings = settings
-        self.metrics = metrics
+        self.reports = reports
         self.core = core
         self._crash_worker = crash
         self._lock = asyncio.Lock()
@@ -133,25 +174,25 @@ class RawIngest(Service):
 
     async def _process(self, batch: Batch) -> list[asyncio.Future[Any]]:
         """Hand the batch to the core and send its output; returns the sends in flight."""
-        settings, metrics = self.settings, self.metrics
+        settings = self.settings
         records = [record for part in batch.values() for record in part]
         done = self.core.process((r.partition, r.value, r.timestamp / 1000.0) for r in records)
-        metrics.records_received.inc(len(records))
-        metrics.items_ingested.inc(done.items)
+        counts = BatchCounts(len(records), done.items)
         send = self.producer.send
         pending = []
         for n, rejection in done.rejected:
             record = records[n]
             letter = DeadLetter.of_record(rejection.reason, rejection.error, record)
-            metrics.items_deadlettered.labels(rejection.reason).inc()
+            counts.deadlettered[rejection.reason] += 1
             pending.append(await send(settings.topic_deadletter, encode(letter), key=record.key))
         for hit in done.hits:
-            metrics.signal_hits.labels(hit.signal_id).inc()
+            counts.hits[hit.signal_id] += 1
             pending.append(await send(settings.topic_signals, encode(hit), key=hit.key.encode()))
         for tick in done.ticks:
             body = encode(tick)
             for partition in range(settings.partitions):
                 pending.append(await send(settings.topic_signals, body, partition=partition))
+        self.reports.batch(counts)
         return pending
 
     async def _commit(
@@ -181,8 +222,7 @@ class RawIngest(Service):
             # Whoever reads the partition next starts its event time afresh, as after a
             # restart; detection's watermarks never move back.
             self.core.forget(source)
-        self.metrics.ingest_partitions.set(len(partitions))
-        self.metrics.ingest_assignments.inc()
+        self.reports.assigned(len(partitions))
         log.info("ingest partitions assigned", extra={"partitions": sorted(mine)})
 
 
