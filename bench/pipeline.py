@@ -420,11 +420,10 @@ def run(args: argparse.Namespace, bootstrap: str) -> int:
 
 
 def scale_out(args: argparse.Namespace, bootstrap: str, records: list[Record]) -> int:
-    """One worker, then ``--workers`` workers, each a burst on fresh topics of
-    ``--partitions``: timed once every worker has its raw partitions, over the records
-    received after that, so no producer shares the cores with them."""
-    one = run_once(args, bootstrap, records, 1, None, baseline=args.baseline)
-    many = run_once(args, bootstrap, records, args.workers, None, baseline=False)
+    """One worker, then ``--workers`` workers, each on fresh topics of ``--partitions``,
+    each sent the records at full speed once its workers are up."""
+    one = run_once(args, bootstrap, records, 1, None, baseline=args.baseline, prefill=False)
+    many = run_once(args, bootstrap, records, args.workers, None, baseline=False, prefill=False)
     same = one.alert_ids == many.alert_ids
     print(
         f"scale-out: {args.workers} workers / 1 worker = {many.rate / one.rate:.2f}× items/s "
@@ -443,12 +442,16 @@ def run_once(
     rate: float | None,
     *,
     baseline: bool,
+    prefill: bool = True,
 ) -> Result:
     run_id = uuid.uuid4().hex[:8]
     settings = bench_settings(bootstrap, run_id, args.batch_size, args.partitions)
     try:
-        mode = f"steady at {rate:,.0f} items/s" if rate else "burst (all sent before start)"
-        result = run_pipeline(settings, records, args.timeout, rate, workers)
+        if rate:
+            mode = f"steady at {rate:,.0f} items/s"
+        else:
+            mode = "burst (all sent before start)" if prefill else "burst (sent once up)"
+        result = run_pipeline(settings, records, args.timeout, rate, workers, prefill=prefill)
         report(result, settings, mode)
         if baseline:
             report_baseline(
@@ -465,16 +468,20 @@ def run_pipeline(
     timeout: float,
     rate: float | None = None,
     workers: int = 1,
+    *,
+    prefill: bool = True,
 ) -> Result:
     """A burst (``rate`` None) fills the raw topic before any worker starts and times from
-    the moment every worker has its partitions, over the records received after it: the
-    pipeline's rate, not the producer's. In a steady run the workers start and recover
-    first, then the records are sent at ``rate`` and the clock runs from the first send."""
+    the moment every worker has its partitions: the pipeline's rate, not the producer's.
+    Without ``prefill``, and in a steady run, the workers start and recover first, then the
+    records are sent (at full speed, or at ``rate``) and the clock runs from the first
+    send: several workers then share the whole run, where with a prefilled topic the first
+    one up would read most of it alone while the others start."""
     folder = Path(tempfile.mkdtemp(prefix="watchfloor-bench-"))
     procs: list[WorkerProcess] = []
     try:
         produce_seconds = 0.0
-        prefill = rate is None
+        prefill = prefill and rate is None
         if prefill:
             asyncio.run(ensure_topics(settings))
             print(f"producing to {settings.topic_raw} ...", file=sys.stderr, flush=True)
