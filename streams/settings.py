@@ -130,7 +130,8 @@ class Settings(BaseSettings):
         ge=0,
         le=64,
         description="Processes of its own the ingest agent runs in, each a consumer of the raw "
-        "topic, so a worker uses more cores than one; 0 runs it in the worker's process.",
+        "topic, so a worker uses more cores than one; 0 runs it in the worker's process. A worker "
+        "keeps 1 + this many cores busy: give each process a core.",
     )
     batch_size: int = Field(
         default=2000, ge=1, description="Max records an agent takes in one batch."
