@@ -39,12 +39,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
+from pydantic import ValidationError
 
 from streams.backtest.command import backtest_nab, default_nab_detectors
 from streams.backtest.evaluate import event_rows, labels_for, load_labels
 from streams.backtest.nab import NabScore, score_series
 from streams.backtest.series import CountSeries, read_count_csv, run_series
 from streams.detect.detectors import (
+    DETECTOR_KINDS,
     Cardinality,
     Cusum,
     DetectorBase,
@@ -249,7 +251,7 @@ def _kind_grids(quick: bool) -> dict[str, list[list[DetectorBase]]]:
             out.append([cls(realert=DAY, **params)])
         return out
 
-    return {
+    grids = {
         "threshold": grid(Threshold, {"count": 100}, count=[100, 200, 400, 800], windows=[1, 6]),
         "ratio": grid(Ratio, {}, height=[3.0, 5.0, 10.0], reference_windows=[12, 288]),
         "significance": grid(Significance, {}, half_life=[288.0, 2016.0], threshold=[4, 8, 16]),
@@ -260,6 +262,14 @@ def _kind_grids(quick: bool) -> dict[str, list[list[DetectorBase]]]:
         "new_term": grid(NewTerm, {}, min_count=[1, 100]),
         "cardinality": grid(Cardinality, {"max_publishers": 0}),
     }
+    # Detectors from installed plugins: their defaults, when they have defaults.
+    for kind, cls in DETECTOR_KINDS.items():
+        if kind not in grids:
+            try:
+                grids[kind] = [[cls(realert=DAY)]]
+            except ValidationError as exc:
+                print(f"{kind}: skipped, no defaults to run ({exc.error_count()} errors)")
+    return grids
 
 
 if __name__ == "__main__":

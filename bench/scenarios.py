@@ -20,6 +20,8 @@ from datetime import timedelta
 from streams.backtest.scenarios import BURSTS, START, scenarios
 from streams.backtest.scorecard import score_detectors
 from streams.detect.detectors import (
+    BUILT_IN,
+    DETECTOR_KINDS,
     Cardinality,
     Cusum,
     DetectorBase,
@@ -60,6 +62,10 @@ CONFIGS: dict[str, tuple[list[DetectorBase], list[str]]] = {
         ["one_outlet", "quiet"],
     ),
 }
+# Detectors from installed plugins, at their defaults, on the spike scenarios.
+for _kind, _cls in DETECTOR_KINDS.items():
+    if _cls not in BUILT_IN:
+        CONFIGS[f"{_kind} (defaults)"] = ([_cls(realert=AGAIN)], [*SPIKES, "quiet"])
 
 
 def main() -> int:

@@ -220,10 +220,10 @@ def _score(value: float | None, width: int, digits: int) -> str:
 def _detectors(args: argparse.Namespace, settings: Settings) -> int:
     from streams.detect.detectors.reference import reference_markdown
 
-    text = reference_markdown()
     if not args.write_docs:
-        print(text, end="")
+        print(reference_markdown(), end="")
         return 0
+    text = reference_markdown(plugins=False)
     path = Path(args.write_docs)
     begin, end = "<!-- detectors:begin -->\n", "<!-- detectors:end -->"
     try:
@@ -313,14 +313,19 @@ def _parser() -> argparse.ArgumentParser:
         help="score on a Numenta Anomaly Benchmark layout",
     )
     p.add_argument("--out", help="with --nab: folder for the per-file results")
-    p = command("detectors", _detectors, "Print the parameter reference of every detector.")
+    p = command(
+        "detectors",
+        _detectors,
+        "Print the parameter reference of every detector, installed plugins' included.",
+    )
     p.add_argument(
         "--write-docs",
         nargs="?",
         const="docs/detection.md",
         default=None,
         metavar="PATH",
-        help="write it between the markers of PATH (default: docs/detection.md)",
+        help="write the built-in detectors' reference between the markers of PATH "
+        "(default: docs/detection.md)",
     )
     p = command("watchlist", _watchlist, "Validate a watchlist file (default: the bundled one).")
     p.add_argument("path", nargs="?", default=None)

@@ -47,8 +47,10 @@ def test_two_ingest_processes_share_the_raw_partitions_and_account_for_every_rec
     worker = worker_factory(settings)
     worker.wait_until(
         "each process to hold a raw partition",
-        lambda m: m.get("watchfloor_ingest_partitions") == 2
-        and m.get("watchfloor_ingest_assignments_total", 0) >= 2,
+        lambda m: (
+            m.get("watchfloor_ingest_partitions") == 2
+            and m.get("watchfloor_ingest_assignments_total", 0) >= 2
+        ),
     )
     assert len(worker.ingest_processes()) == 2
     log = worker.log.read_text()

@@ -2,7 +2,8 @@
 
 import math
 from datetime import UTC, datetime
-from typing import Any
+from importlib.metadata import EntryPoint
+from typing import Any, Literal
 
 import orjson
 import pytest
@@ -10,10 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.detect.detectors import (
+    BUILT_IN,
     DETECTOR_KINDS,
+    PLUGIN_GROUP,
     Cardinality,
     Cusum,
     DetectorBase,
+    DetectorPluginError,
     Flatline,
     NewTerm,
     Observation,
@@ -22,6 +26,8 @@ from streams.detect.detectors import (
     SeasonalQuantile,
     Significance,
     Threshold,
+    detector_registry,
+    kind_of,
     parse_detector,
 )
 from streams.detect.detectors.seasonal import tail_score
@@ -185,17 +191,26 @@ def test_seasonal_local_hour() -> None:
 
 
 def test_every_kind_is_registered_and_parsed_from_a_mapping() -> None:
-    assert set(DETECTOR_KINDS) == {
-        "threshold",
-        "ratio",
-        "significance",
-        "seasonal",
-        "seasonal_quantile",
-        "cusum",
-        "flatline",
-        "new_term",
-        "cardinality",
-    }
+    # Every detector module of the library is registered: a new one missing from
+    # BUILT_IN fails here, not in a user's watchlist.
+    import importlib
+    import pkgutil
+
+    import streams.detect.detectors as library
+
+    defined = set()
+    for module in pkgutil.iter_modules(library.__path__):
+        for value in vars(importlib.import_module(f"{library.__name__}.{module.name}")).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, DetectorBase)
+                and value.__module__ == (f"{library.__name__}.{module.name}")
+                # a detector a watchlist can name, not a base of some
+                and isinstance(value.model_fields["kind"].default, str)
+            ):
+                defined.add(value)
+    assert defined == set(BUILT_IN)
+    assert {kind_of(cls): cls for cls in BUILT_IN} == DETECTOR_KINDS  # no plugin installed
     det = parse_detector({"kind": "seasonal", "period": "week", "realert": {"cooldown": "6h"}})
     assert isinstance(det, Seasonal) and det.slots == 168 and det.realert.cooldown == 6 * H
     assert det.params["realert_cooldown"] == 6 * H and "name" not in det.params
@@ -307,3 +322,37 @@ def _exact_log_sf(count: int, expected: float, var: float) -> float:
     if var > expected:
         return log_sf_negative_binomial(count, expected, expected**2 / (var - expected))
     return log_sf_poisson(count, expected)
+
+
+class Burstiness(Threshold):
+    """A plugin's detector, as another package would declare it."""
+
+    kind: Literal["burstiness"] = "burstiness"
+
+
+class Imposter(Threshold):
+    kind: Literal["threshold"] = "threshold"
+
+
+def _plugin(value: str) -> EntryPoint:
+    return EntryPoint(name=value.rpartition(":")[2], value=value, group=PLUGIN_GROUP)
+
+
+def test_plugins_join_the_registry_under_their_kind() -> None:
+    kinds = detector_registry([_plugin(f"{__name__}:Burstiness")])
+    assert kinds["burstiness"] is Burstiness
+    assert list(kinds)[: len(BUILT_IN)] == [kind_of(cls) for cls in BUILT_IN]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (f"{__name__}:Imposter", "takes the kind 'threshold'"),
+        (f"{__name__}:Observation", "is not a subclass of DetectorBase"),
+        (f"{__name__}:Nowhere", "has no attribute"),
+        ("no_such_module_anywhere:Detector", "No module named"),
+    ],
+)
+def test_a_plugin_that_cannot_be_used_is_refused_with_the_reason(value: str, message: str) -> None:
+    with pytest.raises(DetectorPluginError, match=message):
+        detector_registry([_plugin(value)])

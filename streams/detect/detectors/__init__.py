@@ -8,12 +8,23 @@
         realert: {cooldown: 1d}
 
 ``DetectorSpec`` validates one such entry into the detector it names.
+
+One registry, ``DETECTOR_KINDS``, holds every detector by its kind: the built-in ones
+(``BUILT_IN``) and those other installed packages declare under the ``watchfloor.detectors``
+entry point group, e.g. in their ``pyproject.toml``::
+
+    [project.entry-points."watchfloor.detectors"]
+    burstiness = "my_package.burstiness:Burstiness"
+
+The watchlist's validation, ``watchfloor detectors`` and the benches all read it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Union
 
 import yaml
 from pydantic import Field, TypeAdapter, ValidationError
@@ -30,11 +41,14 @@ from streams.detect.detectors.significance import Significance
 from streams.detect.detectors.threshold import Threshold
 
 __all__ = [
+    "BUILT_IN",
     "DETECTOR_KINDS",
+    "PLUGIN_GROUP",
     "Cardinality",
     "Cusum",
     "Decision",
     "DetectorBase",
+    "DetectorPluginError",
     "DetectorSpec",
     "Flatline",
     "NewTerm",
@@ -44,37 +58,80 @@ __all__ = [
     "SeasonalQuantile",
     "Significance",
     "Threshold",
+    "detector_registry",
+    "kind_of",
     "load_detectors",
     "parse_detector",
 ]
 
-DetectorSpec = Annotated[
-    Threshold
-    | Ratio
-    | Significance
-    | Seasonal
-    | SeasonalQuantile
-    | Cusum
-    | Flatline
-    | NewTerm
-    | Cardinality,
-    Field(discriminator="kind"),
-]
+BUILT_IN: tuple[type[DetectorBase], ...] = (
+    Threshold,
+    Ratio,
+    Significance,
+    Seasonal,
+    SeasonalQuantile,
+    Cusum,
+    Flatline,
+    NewTerm,
+    Cardinality,
+)
+"""The detectors Watchfloor ships, in the order its reference lists them."""
 
-DETECTOR_KINDS: dict[str, type[DetectorBase]] = {
-    cls.model_fields["kind"].default: cls
-    for cls in (
-        Threshold,
-        Ratio,
-        Significance,
-        Seasonal,
-        SeasonalQuantile,
-        Cusum,
-        Flatline,
-        NewTerm,
-        Cardinality,
-    )
-}
+PLUGIN_GROUP = "watchfloor.detectors"
+
+
+class DetectorPluginError(Exception):
+    """An installed detector plugin that cannot be used, and why."""
+
+
+def kind_of(cls: type[DetectorBase]) -> str:
+    """The ``kind`` a watchlist names ``cls`` by: its ``kind: Literal[...]`` default."""
+    field = cls.model_fields.get("kind")
+    kind = field.default if field is not None else None
+    if not isinstance(kind, str) or not kind:
+        raise DetectorPluginError(
+            f"{cls.__module__}.{cls.__qualname__} needs a field "
+            "kind: Literal['its-kind'] = 'its-kind'"
+        )
+    return kind
+
+
+def detector_registry(
+    plugins: Iterable[EntryPoint] | None = None,
+) -> dict[str, type[DetectorBase]]:
+    """Every detector by its kind: ``BUILT_IN``, then the ``plugins`` (by default the
+    installed packages' ``watchfloor.detectors`` entry points), none taking a kind twice."""
+    found = {kind_of(cls): cls for cls in BUILT_IN}
+    for entry in entry_points(group=PLUGIN_GROUP) if plugins is None else plugins:
+        try:
+            cls = entry.load()
+        except Exception as exc:
+            raise DetectorPluginError(f"detector plugin {entry.value}: {exc}") from exc
+        if not (isinstance(cls, type) and issubclass(cls, DetectorBase)):
+            raise DetectorPluginError(
+                f"detector plugin {entry.value} is not a subclass of DetectorBase"
+            )
+        kind = kind_of(cls)
+        if kind in found:
+            taken = found[kind]
+            raise DetectorPluginError(
+                f"detector plugin {entry.value} takes the kind {kind!r} of "
+                f"{taken.__module__}.{taken.__qualname__}"
+            )
+        found[kind] = cls
+    return found
+
+
+DETECTOR_KINDS: dict[str, type[DetectorBase]] = detector_registry()
+
+if TYPE_CHECKING:
+    DetectorSpec = DetectorBase
+else:
+    # One union of every registered detector, told apart by ``kind``.
+    DetectorSpec = Annotated[
+        Union[tuple(DETECTOR_KINDS.values())],  # noqa: UP007  (a union built at run time)
+        Field(discriminator="kind"),
+    ]
 
 _ADAPTER: TypeAdapter[DetectorBase] = TypeAdapter(DetectorSpec)
 

@@ -11,7 +11,7 @@ import inspect
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from streams.detect.detectors import DETECTOR_KINDS
+from streams.detect.detectors import BUILT_IN, DETECTOR_KINDS, DetectorBase, kind_of
 from streams.detect.realert import Realert
 
 __all__ = ["reference_markdown"]
@@ -19,9 +19,14 @@ __all__ = ["reference_markdown"]
 _SHARED = {"name", "kind", "realert", "scales"}
 
 
-def reference_markdown() -> str:
+def reference_markdown(*, plugins: bool = True) -> str:
+    """Every registered detector's parameters; without ``plugins``, the built-in ones only
+    (what ``docs/detection.md`` documents, whatever is installed beside Watchfloor)."""
+    kinds: dict[str, type[DetectorBase]] = (
+        DETECTOR_KINDS if plugins else {kind_of(cls): cls for cls in BUILT_IN}
+    )
     parts = []
-    for kind, cls in DETECTOR_KINDS.items():
+    for kind, cls in kinds.items():
         module_doc = inspect.getdoc(inspect.getmodule(cls)) or ""
         parts.append(f"### `{kind}`\n\n{module_doc}\n\n")
         rows = [(n, f) for n, f in cls.model_fields.items() if n not in _SHARED]
