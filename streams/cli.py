@@ -218,7 +218,7 @@ def _score(value: float | None, width: int, digits: int) -> str:
 
 
 def _detectors(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.detect.detectors.reference import reference_markdown
+    from streams.detect.reference import reference_markdown
 
     if not args.write_docs:
         print(reference_markdown(), end="")

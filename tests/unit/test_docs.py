@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from streams.detect.detectors.reference import reference_markdown
+from streams.detect.reference import reference_markdown
 
 DOCS = Path(__file__).parents[2] / "docs"
 

@@ -10,8 +10,9 @@
 ``DetectorSpec`` validates one such entry into the detector it names.
 
 One registry, ``DETECTOR_KINDS``, holds every detector by its kind: the built-in ones
-(``BUILT_IN``) and those other installed packages declare under the ``watchfloor.detectors``
-entry point group, e.g. in their ``pyproject.toml``::
+(``BUILT_IN``: every detector a module of this package defines, so a new module is all a
+new detector takes) and those other installed packages declare under the
+``watchfloor.detectors`` entry point group, e.g. in their ``pyproject.toml``::
 
     [project.entry-points."watchfloor.detectors"]
     burstiness = "my_package.burstiness:Burstiness"
@@ -21,6 +22,8 @@ The watchlist's validation, ``watchfloor detectors`` and the benches all read it
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Iterable
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
@@ -64,18 +67,24 @@ __all__ = [
     "parse_detector",
 ]
 
-BUILT_IN: tuple[type[DetectorBase], ...] = (
-    Threshold,
-    Ratio,
-    Significance,
-    Seasonal,
-    SeasonalQuantile,
-    Cusum,
-    Flatline,
-    NewTerm,
-    Cardinality,
-)
-"""The detectors Watchfloor ships, in the order its reference lists them."""
+
+def _library() -> tuple[type[DetectorBase], ...]:
+    """Every detector a module of this package defines, by kind: a new detector's module
+    is all it takes to add one."""
+    found = []
+    for module in pkgutil.iter_modules(__path__):
+        loaded = importlib.import_module(f"{__name__}.{module.name}")
+        for value in vars(loaded).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, DetectorBase)
+                and value.__module__ == loaded.__name__
+                # a detector a watchlist can name, not a base of some
+                and isinstance(value.model_fields["kind"].default, str)
+            ):
+                found.append(value)
+    return tuple(sorted(found, key=kind_of))
+
 
 PLUGIN_GROUP = "watchfloor.detectors"
 
@@ -94,6 +103,10 @@ def kind_of(cls: type[DetectorBase]) -> str:
             "kind: Literal['its-kind'] = 'its-kind'"
         )
     return kind
+
+
+BUILT_IN = _library()
+"""The detectors Watchfloor ships, by kind."""
 
 
 def detector_registry(
