@@ -37,8 +37,8 @@ from streams.faults.accounting import read_records
 from streams.kafka_local import KafkaSetupError, LocalKafka
 from streams.kafka_security import client_security
 from streams.pipeline.topics import ensure_topics
+from streams.replay import producer_for
 from streams.settings import Settings
-from streams.sources.replay import producer_for
 from streams.sources.samplefeed import FeedSpec, generate
 from streams.worker_process import (
     Samples,

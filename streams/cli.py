@@ -59,7 +59,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 @_talks_to_kafka
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.sources.replay import replay
+    from streams.replay import replay
 
     try:
         columns = _columns(args.columns)

@@ -39,8 +39,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from streams.fingerprint import fingerprint, similarity
 from streams.models import Alert, RawItem
-from streams.signals.fingerprint import fingerprint, similarity
 from streams.signals.matcher import Matcher
 from streams.signals.text import slug
 from streams.signals.watchlist import load_watchlist

@@ -32,8 +32,8 @@ from streams.detect.scales import Scale, bucket_of
 from streams.detect.severity import Severity, severity
 from streams.detect.state import Bucket, KeyState, ScaleState
 from streams.detect.suite import DetectorSuite, Judged, Learned
+from streams.fingerprint import similarity
 from streams.models import Alert, DetectorInfo, Evidence, ReportRef, SignalHit
-from streams.signals.fingerprint import similarity
 
 __all__ = [
     "Advanced",

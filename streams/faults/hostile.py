@@ -31,11 +31,11 @@ from streams.faults.scenarios import RECEIVED, Run
 from streams.models import ORIGINAL_LIMIT, DeadLetterReason, RawItem
 from streams.pipeline.http_items import PATH
 from streams.pipeline.topics import ensure_topics
+from streams.replay import producer_for
 from streams.settings import Settings
 from streams.signals.matcher import Matcher
 from streams.signals.watchlist import load_watchlist
 from streams.sources.decode import MAX_RECORD_BYTES, Rejection, decode_item
-from streams.sources.replay import producer_for
 from streams.worker_process import (
     WorkerProcess,
     isolated_settings,

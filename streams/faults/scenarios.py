@@ -23,9 +23,9 @@ from streams.faults.accounting import FaultReport, topic_position, wait_accounte
 from streams.faults.feed import fault_feed
 from streams.kafka_local import LocalKafka
 from streams.offline import OfflineRun, run_offline
+from streams.replay import send_records
 from streams.settings import Settings
 from streams.sources.files import FileRecord
-from streams.sources.replay import send_records
 from streams.sources.samplefeed import DEFAULT_SURGE, signal_reports
 from streams.worker_process import WorkerProcess, free_port, isolated_settings, total
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from streams.fingerprint import fingerprint
 from streams.models import RawItem, SignalHit
-from streams.signals.fingerprint import fingerprint
 from streams.signals.matcher import Matcher
 
 __all__ = ["item_hits"]

@@ -11,8 +11,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from streams.replay import replay
 from streams.settings import Settings
-from streams.sources.replay import replay
 from tests.integration.conftest import read_topic
 
 pytestmark = pytest.mark.integration

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.signals.fingerprint import fingerprint, similarity
+from streams.fingerprint import fingerprint, similarity
 from streams.signals.text import tokens
 from streams.sources.samplefeed import signal_reports
 

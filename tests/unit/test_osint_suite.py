@@ -4,8 +4,8 @@ import itertools
 from datetime import UTC, datetime
 
 from streams.backtest.osint import SHAPES, scenario, score
+from streams.fingerprint import fingerprint, similarity
 from streams.models import Alert, DetectorInfo, RawItem
-from streams.signals.fingerprint import fingerprint, similarity
 from streams.signals.matcher import Matcher
 from streams.signals.watchlist import load_watchlist
 
