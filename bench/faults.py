@@ -6,27 +6,31 @@
 Each scenario starts real workers (``python -m streams worker``) against a broker of this
 command's own (a local KRaft broker on free ports; the three-broker cluster and the
 outage scenario start theirs), replays the fault feed (three surges, five alerts, six bad
-records; ``streams/faults/feed.py``), injects its fault, and accounts through Kafka:
+records; ``tests/support/faults/feed.py``), injects its fault, and accounts through Kafka:
 the group's committed offsets on the raw topic, distinct raw records in the dead-letter
 topic, and alert ids against an offline run of the same feed. Nothing is left running.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
+from pathlib import Path
+
+if not __package__:  # run as a script: tests.support lives in the checkout, not the package
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import argparse
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-from streams.faults import scenarios
-from streams.faults.accounting import FaultReport
-from streams.faults.cluster import cluster_failover
-from streams.faults.hostile import hostile_input
 from streams.kafka_local import LocalKafka
 from streams.settings import Settings
-from streams.worker_process import free_port
+from tests.support.faults import scenarios
+from tests.support.faults.accounting import FaultReport
+from tests.support.faults.cluster import cluster_failover
+from tests.support.faults.hostile import hostile_input
+from tests.support.worker_process import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -14,11 +14,16 @@ just measured: latency there is the pipeline's, not a queue's.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+if not __package__:  # run as a script: tests.support lives in the checkout, not the package
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import argparse
 import asyncio
 import math
 import os
-import sys
 import tempfile
 import time
 import uuid
@@ -26,21 +31,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from streams.faults.accounting import read_records
 from streams.kafka_local import KafkaSetupError, LocalKafka
 from streams.kafka_security import client_security
 from streams.pipeline.topics import ensure_topics
 from streams.replay import producer_for
 from streams.settings import Settings
 from streams.sources.samplefeed import FeedSpec, generate
-from streams.worker_process import (
+from tests.support.faults.accounting import read_records
+from tests.support.worker_process import (
     Samples,
     WorkerError,
     WorkerProcess,

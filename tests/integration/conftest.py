@@ -14,10 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from streams.faults.accounting import read_records
 from streams.kafka_local import LocalKafka
 from streams.settings import Settings
-from streams.worker_process import Samples, WorkerError, WorkerProcess, free_port, isolated_settings
+from tests.support.faults.accounting import read_records
+from tests.support.worker_process import (
+    Samples,
+    WorkerError,
+    WorkerProcess,
+    free_port,
+    isolated_settings,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 

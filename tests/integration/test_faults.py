@@ -1,6 +1,6 @@
 """Faults injected into real workers on a real broker: every record accounted, alerts exact.
 
-Each test runs one scenario of ``streams/faults/scenarios.py`` and asserts its report:
+Each test runs one scenario of ``tests/support/faults/scenarios.py`` and asserts its report:
 the group committed every raw record, the dead-letter topic holds exactly the bad ones,
 and the alerts topic holds exactly the alert ids of an offline run of the same feed.
 ``python bench/faults.py`` runs the same scenarios and prints the reports.
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.faults import scenarios
-from streams.faults.accounting import FaultReport
 from tests.integration.conftest import shared_kafka_libs
+from tests.support.faults import scenarios
+from tests.support.faults.accounting import FaultReport
 
 pytestmark = pytest.mark.integration
 

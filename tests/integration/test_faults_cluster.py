@@ -1,6 +1,6 @@
 """A node of a three-node cluster killed mid-stream: no record lost, every alert out.
 
-Runs ``streams/faults/cluster.py``'s scenario on a cluster of its own (slow: three JVMs),
+Runs ``tests/support/faults/cluster.py``'s scenario on a cluster of its own (slow: three JVMs),
 so it is opt-in with ``pytest -m cluster``.
 """
 
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.faults.cluster import cluster_failover
 from tests.integration.conftest import shared_kafka_libs
 from tests.integration.test_faults import assert_whole
+from tests.support.faults.cluster import cluster_failover
 
 pytestmark = [pytest.mark.cluster, pytest.mark.integration]
 

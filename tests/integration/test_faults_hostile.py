@@ -1,6 +1,6 @@
 """Hostile input on the raw topic and over HTTP, through a real worker on a real broker.
 
-Runs ``streams.faults.hostile.hostile_input``: the fault feed with invalid UTF-8, JSON
+Runs ``tests.support.faults.hostile.hostile_input``: the fault feed with invalid UTF-8, JSON
 nested 100,000 deep, records near and over the size limit, wrong types, impossible dates,
 control characters and NaN among it, the same cases posted to ``POST /v1/items``, then a
 flood of one key and a burst of megabyte records. Every record must be accounted for:
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.faults.hostile import hostile_input
 from tests.integration.test_faults import assert_whole
+from tests.support.faults.hostile import hostile_input
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,8 @@ import orjson
 import pytest
 
 from streams.settings import Settings
-from streams.worker_process import free_port
 from tests.integration.conftest import read_topic
+from tests.support.worker_process import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,8 @@ import pytest
 from pydantic import SecretStr
 
 from streams.settings import Settings
-from streams.worker_process import post_items
 from tests.integration.conftest import read_topic
+from tests.support.worker_process import post_items
 
 pytestmark = pytest.mark.integration
 

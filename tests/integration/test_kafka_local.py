@@ -15,7 +15,7 @@ import pytest
 
 from streams.kafka_local import KafkaSetupError, LocalKafka, run_kafka_command
 from streams.settings import Settings
-from streams.worker_process import free_port
+from tests.support.worker_process import free_port
 
 pytestmark = pytest.mark.integration
 needs_jvm = pytest.mark.skipif(

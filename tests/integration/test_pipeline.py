@@ -13,13 +13,13 @@ import jsonschema
 import orjson
 import pytest
 
-from streams.faults.feed import BAD_RECORDS
 from streams.offline import run_offline
 from streams.replay import send_records
 from streams.settings import Settings
 from streams.sources.files import FileRecord
 from streams.sources.samplefeed import DEFAULT_SURGE, generate
 from tests.integration.conftest import fresh_settings, read_topic
+from tests.support.faults.feed import BAD_RECORDS
 
 pytestmark = pytest.mark.integration
 

@@ -28,7 +28,7 @@ import yaml
 from prometheus_client import CollectorRegistry, start_http_server
 
 from streams.pipeline.metrics import Metrics
-from streams.worker_process import free_port
+from tests.support.worker_process import free_port
 
 pytestmark = pytest.mark.integration
 

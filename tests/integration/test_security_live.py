@@ -33,8 +33,8 @@ from streams.kafka_security import client_security
 from streams.offline import run_offline
 from streams.settings import Settings
 from streams.sources.samplefeed import signal_reports
-from streams.worker_process import free_port, isolated_settings, settings_env
 from tests.integration.conftest import REPO, read_topic
+from tests.support.worker_process import free_port, isolated_settings, settings_env
 
 pytestmark = [
     pytest.mark.integration,

@@ -29,7 +29,7 @@ from streams.kafka_local import (
 )
 from streams.kafka_security import client_security, faust_credentials, ssl_context
 from streams.settings import Settings
-from streams.worker_process import settings_env
+from tests.support.worker_process import settings_env
 
 PASSWORD = "s3cret-pa55word"
 LOGIN: dict[str, Any] = {"kafka_sasl_username": "alice", "kafka_sasl_password": PASSWORD}

@@ -22,7 +22,7 @@ from aiokafka.errors import KafkaError
 
 from streams.kafka_local import KafkaSetupError, LocalKafka, _admin_request, _cluster_id, _wait
 from streams.settings import Settings
-from streams.worker_process import free_port
+from tests.support.worker_process import free_port
 
 __all__ = ["LocalCluster", "PartitionState"]
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 from aiokafka.errors import KafkaError
 
-from streams.faults.accounting import FaultReport
-from streams.faults.scenarios import Run, _received
-from streams.kafka_cluster import LocalCluster, PartitionState
 from streams.kafka_local import _admin_request
-from streams.worker_process import isolated_settings
+from tests.support.faults.accounting import FaultReport
+from tests.support.faults.scenarios import Run, _received
+from tests.support.kafka_cluster import LocalCluster, PartitionState
+from tests.support.worker_process import isolated_settings
 
 __all__ = ["cluster_failover"]
 

@@ -25,9 +25,6 @@ from typing import Any
 import orjson
 from pydantic import SecretStr
 
-from streams.faults.accounting import FaultReport, read_values, topic_position
-from streams.faults.feed import fault_feed
-from streams.faults.scenarios import RECEIVED, Run
 from streams.models import ORIGINAL_LIMIT, DeadLetterReason, RawItem
 from streams.pipeline.http_items import PATH
 from streams.pipeline.topics import ensure_topics
@@ -36,7 +33,10 @@ from streams.settings import Settings
 from streams.signals.matcher import Matcher
 from streams.signals.watchlist import load_watchlist
 from streams.sources.decode import MAX_RECORD_BYTES, Rejection, decode_item
-from streams.worker_process import (
+from tests.support.faults.accounting import FaultReport, read_values, topic_position
+from tests.support.faults.feed import fault_feed
+from tests.support.faults.scenarios import RECEIVED, Run
+from tests.support.worker_process import (
     WorkerProcess,
     isolated_settings,
     post_items,

@@ -19,15 +19,15 @@ from typing import Any
 import orjson
 
 from streams.detect.engine import HitOutcome
-from streams.faults.accounting import FaultReport, topic_position, wait_accounted
-from streams.faults.feed import fault_feed
 from streams.kafka_local import LocalKafka
 from streams.offline import OfflineRun, run_offline
 from streams.replay import send_records
 from streams.settings import Settings
 from streams.sources.files import FileRecord
 from streams.sources.samplefeed import DEFAULT_SURGE, signal_reports
-from streams.worker_process import WorkerProcess, free_port, isolated_settings, total
+from tests.support.faults.accounting import FaultReport, topic_position, wait_accounted
+from tests.support.faults.feed import fault_feed
+from tests.support.worker_process import WorkerProcess, free_port, isolated_settings, total
 
 __all__ = ["broker_outage", "clock_trouble", "crash_restart", "rebalance"]
 

@@ -1,0 +1,1 @@
+"""Tooling the tests and the benches share: worker processes, local clusters, fault scenarios."""
