@@ -44,14 +44,19 @@ def _talks_to_kafka(command: Command) -> Command:
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     import faust
 
+    from streams.pipeline.agents import AgentPluginError
     from streams.pipeline.app import create_app
     from streams.pipeline.topics import ensure_topics
 
     config = logging_config(settings.log_level)
     logging.config.dictConfig(config)
-    asyncio.run(ensure_topics(settings))
+    try:
+        wf = create_app(settings)
+    except AgentPluginError as exc:
+        print(f"watchfloor: {exc}", file=sys.stderr)
+        return 2
+    asyncio.run(ensure_topics(settings, wf.topics))
     settings.home.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
-    wf = create_app(settings)
     worker = faust.Worker(wf.app, loglevel=settings.log_level, quiet=True, logging_config=config)
     worker.execute_from_commandline()  # runs until SIGINT/SIGTERM, then exits the process
     return 0
@@ -217,6 +222,35 @@ def _score(value: float | None, width: int, digits: int) -> str:
     return f"{'-':>{width}s}" if value is None else f"{value:{width}.{digits}f}"
 
 
+def _agents(args: argparse.Namespace, settings: Settings) -> int:
+    import inspect
+
+    from streams.pipeline.agents import BUILT_IN, AgentPluginError, agent_registry
+
+    try:
+        registry = agent_registry()
+    except AgentPluginError as exc:
+        print(f"watchfloor: {exc}", file=sys.stderr)
+        return 2
+    for name, install in registry.items():
+        if name in BUILT_IN:
+            state = "built-in"
+        else:
+            state = "plugin, on" if name in settings.agents else "plugin, off"
+        # An agent's module says what it does in its docstring's first line.
+        doc = inspect.getdoc(inspect.getmodule(install)) or ""
+        summary = doc.splitlines()[0].replace("``", "") if doc else install.__module__
+        print(f"{name:<14} {state:<12} {summary}")
+    missing = [n for n in settings.agents if n not in registry]
+    if missing:
+        print(
+            f"watchfloor: WATCHFLOOR_AGENTS names {', '.join(missing)}, not installed",
+            file=sys.stderr,
+        )
+        return 2
+    return 0
+
+
 def _detectors(args: argparse.Namespace, settings: Settings) -> int:
     from streams.detect.reference import reference_markdown
 
@@ -253,7 +287,8 @@ def _parser() -> argparse.ArgumentParser:
         p.set_defaults(run=run)
         return p
 
-    command("worker", _worker, "Run the ingest and detect agents.")
+    command("worker", _worker, "Run the built-in agents and the plugin agents switched on.")
+    command("agents", _agents, "List the built-in and installed plugin agents, and which are on.")
     p = command("replay", _replay, "Send JSONL, markdown or CSV items to the raw topic.")
     p.add_argument("path", help="a .jsonl/.jsonl.gz/.md/.csv file or a folder of them")
     pace = p.add_mutually_exclusive_group()

@@ -125,6 +125,12 @@ class Settings(BaseSettings):
         description="Seconds a partition's offset commits may wait on one missing record "
         "before the worker re-reads the partition from its committed offset.",
     )
+    agents: list[str] = Field(
+        default_factory=list,
+        description="Plugin agents the worker runs besides the built-in ones, by the name "
+        "their package gives them under the watchfloor.agents entry points, as a JSON list "
+        '(e.g. ["correlation"]); `watchfloor agents` lists those installed.',
+    )
     ingest_processes: int = Field(
         default=1,
         ge=0,

@@ -1,14 +1,16 @@
 """Create the pipeline's topics before the worker subscribes, as Kafka Streams expects.
 
 Faust creates only its internal topics (the table changelog). The raw, signals, alerts and
-dead-letter topics are created here with the configured partitions and replication, and
-left alone when they exist: on a real cluster their owners may have tuned them.
+dead-letter topics, and the topics agents declare their own (``AgentContext.own_topic``),
+are created here with the configured partitions and replication, and left alone when they
+exist: on a real cluster their owners may have tuned them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -22,24 +24,23 @@ log = logging.getLogger(__name__)
 
 
 def pipeline_topics(settings: Settings) -> list[str]:
-    topics = [
+    return [
         settings.topic_raw,
         settings.topic_signals,
         settings.topic_alerts,
         settings.topic_deadletter,
     ]
-    if settings.feeds:
-        topics.append(settings.topic_feed_polls)
-    return topics
 
 
-async def ensure_topics(settings: Settings) -> list[str]:
-    """Create missing pipeline topics; return the names created."""
+async def ensure_topics(settings: Settings, owned: Iterable[str] = ()) -> list[str]:
+    """Create the missing pipeline topics and the topics agents ``owned``; return the
+    names created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, **client_security(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [t for t in pipeline_topics(settings) if t not in existing]
+        wanted = dict.fromkeys([*pipeline_topics(settings), *owned])
+        missing = [t for t in wanted if t not in existing]
         if missing:
             # Another worker may win the race; the topic is there either way.
             with contextlib.suppress(TopicAlreadyExistsError):

@@ -1,6 +1,6 @@
 """RSS 2.0 and Atom feeds as a source of raw items: parsing, de-duplication, back-off.
 
-Kafka-free; the worker's ``feeds`` agent (``streams.pipeline.feeds``) fetches and calls
+Kafka-free; the worker's ``feeds`` agent (``streams.pipeline.agents.feeds``) fetches and calls
 these. Per feed the state is small and kept in a changelog-backed table, so neither a
 restart nor a rebalance re-sends an item or forgets a validator:
 

@@ -1,7 +1,7 @@
 """Items submitted over HTTP (``POST /v1/items``): the request checks, without a server.
 
 A request body is one raw item (a JSON object) or a JSON array of them. The web view in
-``streams.pipeline.http_items`` answers from what ``check_request`` and
+``streams.pipeline.agents.http_items`` answers from what ``check_request`` and
 ``split_submission`` decide:
 
 - 401 when a token is configured and the request does not carry it;

@@ -26,7 +26,7 @@ import orjson
 from pydantic import SecretStr
 
 from streams.models import ORIGINAL_LIMIT, DeadLetterReason, RawItem
-from streams.pipeline.http_items import PATH
+from streams.pipeline.agents.http_items import PATH
 from streams.pipeline.topics import ensure_topics
 from streams.replay import producer_for
 from streams.settings import Settings

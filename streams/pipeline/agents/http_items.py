@@ -1,4 +1,4 @@
-"""``POST /v1/items`` on the worker's web server: items in over HTTP, onto the raw topic.
+"""The ``http-items`` agent: ``POST /v1/items`` on the web server, items onto the raw topic.
 
 The view only moves bytes; what to accept is decided by ``streams.sources.submit``.
 Accepted items are produced to the raw topic and acknowledged by the broker (acks=all)
@@ -13,30 +13,24 @@ import logging
 import time
 from typing import Any
 
-import faust
 from faust.web import Request, Response, View
 
 from streams.codec import encode
 from streams.models import DeadLetter
+from streams.pipeline.agent import AgentContext
 from streams.pipeline.http_body import read_limited
-from streams.pipeline.metrics import Metrics
-from streams.settings import Settings
 from streams.sources.decode import Rejection
 from streams.sources.submit import Refusal, check_request, split_submission
 
-__all__ = ["PATH", "add_items_endpoint"]
+__all__ = ["PATH", "install"]
 
 PATH = "/v1/items"
 log = logging.getLogger(__name__)
 
 
-def add_items_endpoint(
-    app: faust.App,
-    settings: Settings,
-    metrics: Metrics,
-    raw_topic: faust.TopicT,
-    deadletter_topic: faust.TopicT,
-) -> None:
+def install(ctx: AgentContext) -> None:
+    app, settings, metrics = ctx.app, ctx.settings, ctx.metrics
+    raw_topic, deadletter_topic = ctx.raw, ctx.deadletter
     token = settings.http_token.get_secret_value() if settings.http_token else None
 
     async def dead_letter(raw: bytes, rejection: Rejection) -> Any:

@@ -14,34 +14,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
 
 import aiohttp
 import faust
 
+from streams.pipeline.agent import AgentContext
 from streams.pipeline.http_body import read_limited
-from streams.pipeline.metrics import Metrics
-from streams.settings import Settings
 from streams.sources.feeds import FeedSource, FeedState, feed_items, feed_label
 
-__all__ = ["add_feed_poller"]
+__all__ = ["install"]
 
 log = logging.getLogger(__name__)
 # Feeds larger than this are refused: a feed is a list of summaries, not an archive.
 MAX_FEED_BYTES = 10 * 1_048_576
 
 
-def add_feed_poller(
-    app: faust.App,
-    settings: Settings,
-    metrics: Metrics,
-    topic: Any,
-    raw_topic: faust.TopicT,
-) -> None:
+def install(ctx: AgentContext) -> None:
+    app, settings, metrics = ctx.app, ctx.settings, ctx.metrics
     if not settings.feeds:
         return
     sources = {f.url: f for f in settings.feeds}
-    polls = topic(settings.topic_feed_polls)
+    raw_topic = ctx.raw
+    polls = ctx.own_topic(settings.topic_feed_polls)
     state_table = app.Table(
         "feed-state",
         key_type=bytes,  # see the detect-state table: the changelog's serializers

@@ -1,0 +1,68 @@
+"""The agent registry: built-in agents, plugins by entry point, and the errors a user sees."""
+
+from __future__ import annotations
+
+from importlib.metadata import EntryPoint
+
+import pytest
+
+from streams.pipeline.agent import AgentContext
+from streams.pipeline.agents import BUILT_IN, AgentPluginError, agent_registry
+from streams.pipeline.app import create_app
+from streams.settings import Settings
+
+GROUP = "watchfloor.agents"
+installed: list[AgentContext] = []
+
+
+def probe(ctx: AgentContext) -> None:
+    """An agent that records it was installed and owns a topic."""
+    installed.append(ctx)
+    ctx.own_topic("probe.out")
+
+
+NOT_CALLABLE = 42
+
+
+def entry(name: str, attr: str) -> EntryPoint:
+    return EntryPoint(name, f"{__name__}:{attr}", GROUP)
+
+
+def test_the_worker_installs_its_built_in_agents_through_the_interface() -> None:
+    wf = create_app(Settings())
+    assert wf.agents == ["ingest", "detect", "feeds", "http-items"]
+    assert {"detect"} <= set(wf.app.agents)
+    assert wf.topics == []  # no feeds configured: the poll topic is not wanted
+
+
+def test_an_agent_with_a_topic_of_its_own_has_it_created_before_the_worker_starts() -> None:
+    settings = Settings(feeds=["https://example.org/feed.xml"])
+    wf = create_app(settings)
+    assert wf.topics == [settings.topic_feed_polls]
+    assert "feeds" in wf.app.agents
+
+
+def test_a_plugin_agent_is_installed_when_the_settings_switch_it_on() -> None:
+    installed.clear()
+    plugins = [entry("probe", "probe")]
+    wf = create_app(Settings(agents=["probe"]), plugins=plugins)
+    assert wf.agents[-1] == "probe" and installed == [wf.context]
+    assert wf.topics == ["probe.out"]
+    installed.clear()
+    create_app(Settings(), plugins=plugins)
+    assert installed == []  # installed as a package, but not switched on
+
+
+def test_an_agent_not_installed_is_refused_with_the_ones_that_are() -> None:
+    with pytest.raises(AgentPluginError, match=r"correlation, not an installed.*installed: probe"):
+        create_app(Settings(agents=["correlation"]), plugins=[entry("probe", "probe")])
+
+
+def test_a_plugin_may_not_take_a_built_in_name_or_be_anything_but_a_function() -> None:
+    with pytest.raises(AgentPluginError, match="takes the name 'detect'"):
+        agent_registry([entry("detect", "probe")])
+    with pytest.raises(AgentPluginError, match="not an install"):
+        agent_registry([entry("odd", "NOT_CALLABLE")])
+    with pytest.raises(AgentPluginError, match=r"agent plugin .*:missing"):
+        agent_registry([entry("gone", "missing")])
+    assert set(agent_registry([])) == set(BUILT_IN)
