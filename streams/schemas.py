@@ -8,10 +8,11 @@ import orjson
 
 from streams.models import model_schemas
 
-__all__ = ["export_schemas", "stale_schemas"]
+__all__ = ["export_schemas", "render_schema", "stale_schemas"]
 
 
-def _render(schema: dict[str, object]) -> bytes:
+def render_schema(schema: dict[str, object]) -> bytes:
+    """A schema as the files in schemas/ hold it: indented, keys sorted, one newline."""
     return orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 
 
@@ -20,7 +21,7 @@ def export_schemas(folder: Path) -> list[Path]:
     written = []
     for name, schema in model_schemas().items():
         path = folder / name
-        path.write_bytes(_render(schema))
+        path.write_bytes(render_schema(schema))
         written.append(path)
     return written
 
@@ -30,5 +31,5 @@ def stale_schemas(folder: Path) -> list[str]:
     return [
         name
         for name, schema in model_schemas().items()
-        if not (folder / name).is_file() or (folder / name).read_bytes() != _render(schema)
+        if not (folder / name).is_file() or (folder / name).read_bytes() != render_schema(schema)
     ]
