@@ -30,7 +30,7 @@ from streams.detect.bursts import Crossing, ends_before, step
 from streams.detect.detectors import Observation
 from streams.detect.scales import Scale, bucket_of
 from streams.detect.severity import Severity, severity
-from streams.detect.state import Bucket, KeyState, ScaleState
+from streams.detect.state import Bucket, KeyState, ScaleState, Story
 from streams.detect.suite import DetectorSuite, Judged, Learned
 from streams.fingerprint import similarity
 from streams.models import Alert, DetectorInfo, Evidence, ReportRef, SignalHit
@@ -258,7 +258,7 @@ class Detection:
         state.last_event = max(state.last_event, ts)
         if hit.fingerprint is not None and self.config.near_duplicate_horizon > 0:
             outlet = _outlet(hit.publisher)
-            state.stories.append([hit.fingerprint, ts, hit.item_id, [outlet], start])
+            state.stories.append(Story(hit.fingerprint, ts, hit.item_id, [outlet], start))
             if len(state.stories) > STORY_CAP:
                 del state.stories[0]
         return HitOutcome.COUNTED
@@ -319,19 +319,20 @@ class Detection:
         if hit.fingerprint is None or horizon <= 0:
             return False
         for story in reversed(state.stories):
-            fingerprint, at, first_id, outlets, counted_in = story
-            if abs(ts - at) > horizon:
+            if abs(ts - story.at) > horizon:
                 continue
-            if similarity(fingerprint, hit.fingerprint) < self.config.near_duplicate_similarity:
+            similar = similarity(story.fingerprint, hit.fingerprint)
+            if similar < self.config.near_duplicate_similarity:
                 continue
+            outlets = story.outlets
             outlet = _outlet(hit.publisher)
             if outlet not in outlets and len(outlets) < OUTLET_CAP:
                 outlets.append(outlet)
-            bucket = state.buckets.get(counted_in)
+            bucket = state.buckets.get(story.bucket)
             if bucket is not None:
                 bucket.copies += 1
                 for evidence in bucket.evidence:
-                    if evidence["id"] == first_id:
+                    if evidence["id"] == story.first_id:
                         evidence["outlets"] = len(outlets)
             return True
         return False
@@ -821,8 +822,8 @@ class Detection:
                 break
             del seen[first]
         oldest = watermark - self.config.near_duplicate_horizon
-        if state.stories and state.stories[0][1] < oldest:
-            state.stories = [s for s in state.stories if s[1] >= oldest]
+        if state.stories and state.stories[0].at < oldest:
+            state.stories = [s for s in state.stories if s.at >= oldest]
         # A window that ended while the burst was open can still cross, revised, until
         # the longest lateness has passed: it joins the burst, which is kept until then.
         if ends_before(state.burst, watermark - plan.lateness, plan.burst_quiet):

@@ -28,7 +28,7 @@ import orjson
 
 from streams.detect.detectors.base import Observation
 
-__all__ = ["Bucket", "KeyState", "ScaleState"]
+__all__ = ["Bucket", "DetectorEntry", "KeyState", "ScaleState", "Story"]
 
 # Distinct publishers tracked exactly per bucket; past this the count saturates.
 PUBLISHER_CAP = 1_000
@@ -71,6 +71,78 @@ def _order(evidence: dict[str, Any]) -> tuple[str, str]:
 
 
 @dataclass(slots=True)
+class DetectorEntry:
+    """One detector's states for a key (and time scale), valid for the parameters whose
+    fingerprint it carries: a changed watchlist restarts that detector's learning alone.
+
+    Stored as ``{"p": fingerprint, "s": provisional, "f": final, "r": re-alert}`` with
+    only the states it holds, so that an entry stays small.
+    """
+
+    fingerprint: str
+    provisional: dict[str, Any] | None = None
+    """The state judging windows as they close: has seen every judged window."""
+    final: dict[str, Any] | None = None
+    """The state that has learned every window no late report can change."""
+    realert: dict[str, Any] | None = None
+    """The re-alert rule's state, for count series closed in one pass (``close``)."""
+
+    def judging(self) -> dict[str, Any]:
+        """The provisional state, for the reads that need one kept."""
+        if self.provisional is None:
+            raise LookupError(f"detector {self.fingerprint} keeps no provisional state")
+        return self.provisional
+
+    def learning(self) -> dict[str, Any]:
+        """The final state, for the reads that need one kept."""
+        if self.final is None:
+            raise LookupError(f"detector {self.fingerprint} keeps no final state")
+        return self.final
+
+    def rule(self) -> dict[str, Any]:
+        """The re-alert rule's state, for count series closed in one pass."""
+        if self.realert is None:
+            raise LookupError(f"detector {self.fingerprint} keeps no re-alert state")
+        return self.realert
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"p": self.fingerprint}
+        if self.provisional is not None:
+            out["s"] = self.provisional
+        if self.final is not None:
+            out["f"] = self.final
+        if self.realert is not None:
+            out["r"] = self.realert
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DetectorEntry:
+        return cls(data["p"], data.get("s"), data.get("f"), data.get("r"))
+
+
+@dataclass(slots=True)
+class Story:
+    """A report counted within the near-duplicate horizon, that later copies join.
+
+    Stored as ``[fingerprint, at, first_id, outlets, bucket]``.
+    """
+
+    fingerprint: str
+    """The hex MinHash of its text (``SignalHit.fingerprint``)."""
+    at: float
+    """Event time of the report."""
+    first_id: str
+    """The item id the report was counted under."""
+    outlets: list[str]
+    """Outlets that carried it, the first one's included (capped)."""
+    bucket: float
+    """Start of the bucket it was counted in."""
+
+    def to_json(self) -> list[Any]:
+        return [self.fingerprint, self.at, self.first_id, self.outlets, self.bucket]
+
+
+@dataclass(slots=True)
 class ScaleState:
     judged: float
     """Start of the newest window judged; windows are first judged in order."""
@@ -80,8 +152,8 @@ class ScaleState:
     """Start of the oldest judged window a late report revised since the last advance."""
     crossed: list[list[Any]] = field(default_factory=list)
     """``[window start, detector]`` of the crossings among windows not yet final."""
-    detectors: dict[str, Any] = field(default_factory=dict)
-    """Per detector: its parameters' fingerprint, provisional and final state."""
+    detectors: dict[str, DetectorEntry] = field(default_factory=dict)
+    """Per detector label, its states."""
     judged_as: dict[float, Observation] = field(default_factory=dict)
     """Window start → the observation each window with items was last judged on, until it
     is final: the baseline learns exactly that, whatever the buckets hold by then."""
@@ -96,13 +168,19 @@ class ScaleState:
         judged_as = [
             [o.start, o.step, o.count, o.publishers, o.importance] for o in self.judged_as.values()
         ]
-        return [self.judged, self.final, self.dirty, self.crossed, self.detectors, judged_as]
+        detectors = {label: e.to_json() for label, e in self.detectors.items()}
+        return [self.judged, self.final, self.dirty, self.crossed, detectors, judged_as]
 
     @classmethod
     def from_json(cls, data: list[Any]) -> ScaleState:
         judged, final, dirty, crossed, detectors, judged_as = data
         return cls(
-            judged, final, dirty, crossed, detectors, {o[0]: Observation(*o) for o in judged_as}
+            judged,
+            final,
+            dirty,
+            crossed,
+            {label: DetectorEntry.from_json(e) for label, e in detectors.items()},
+            {o[0]: Observation(*o) for o in judged_as},
         )
 
 
@@ -119,9 +197,8 @@ class KeyState:
     """The key's current burst (see ``streams.detect.bursts``), until it ends."""
     seen: dict[str, float] = field(default_factory=dict)
     """Item id → event time, for ids inside the dedup horizon: the latest 500 delivered."""
-    stories: list[list[Any]] = field(default_factory=list)
-    """Reports counted within the near-duplicate horizon, oldest first:
-    ``[fingerprint, event time, first item id, outlets seen, bucket start]``."""
+    stories: list[Story] = field(default_factory=list)
+    """Reports counted within the near-duplicate horizon, oldest first."""
     last_event: float = 0.0
     watermark: float = float("-inf")
     due: float | None = field(default=None, compare=False, repr=False)
@@ -144,7 +221,7 @@ class KeyState:
                 "realert": self.realert,
                 "burst": self.burst,
                 "seen": self.seen,
-                "stories": self.stories,
+                "stories": [story.to_json() for story in self.stories],
                 "last_event": self.last_event,
                 "watermark": self.watermark if self.watermark != float("-inf") else None,
             }
@@ -172,7 +249,7 @@ class KeyState:
             realert=d["realert"],
             burst=d["burst"],
             seen=d["seen"],
-            stories=d["stories"],
+            stories=[Story(*story) for story in d["stories"]],
             last_event=d["last_event"],
             watermark=float("-inf") if d["watermark"] is None else d["watermark"],
         )

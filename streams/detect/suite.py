@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from streams.detect.detectors import Decision, DetectorBase, Observation
+from streams.detect.state import DetectorEntry
 
 __all__ = ["DetectorSuite", "Fired", "Judged", "Learned"]
 
@@ -64,51 +65,57 @@ class DetectorSuite:
         self.reads_publishers = any(d.reads_publishers for d in detectors)
         """Whether windows must count their distinct publishers for these detectors."""
 
-    def initial(self) -> dict[str, Any]:
+    def initial(self) -> dict[str, DetectorEntry]:
         return {d.label: self._fresh(d) for d in self.detectors}
 
-    def close(self, states: dict[str, Any], obs: Observation) -> list[Fired]:
+    def close(self, states: dict[str, DetectorEntry], obs: Observation) -> list[Fired]:
         """Run every detector on one closed window."""
         fired = []
         for det, entry in self._entries(states):
-            decision = det.observe(entry["s"], obs)
+            decision = det.observe(entry.judging(), obs)
             if decision.alert:
                 fired.append(self._fire(det, entry, obs, decision))
         return fired
 
-    def skip(self, states: dict[str, Any], start: float, step: float, windows: int) -> list[Fired]:
+    def skip(
+        self, states: dict[str, DetectorEntry], start: float, step: float, windows: int
+    ) -> list[Fired]:
         """Close ``windows`` empty windows from ``start``."""
         if windows <= 0:
             return []
         fired = []
         for det, entry in self._entries(states):
-            for obs, decision in det.observe_empty(entry["s"], start, step, windows):
+            for obs, decision in det.observe_empty(entry.judging(), start, step, windows):
                 fired.append(self._fire(det, entry, obs, decision))
         fired.sort(key=lambda f: f.obs.start)
         return fired
 
-    def waits_on_silence(self, states: dict[str, Any]) -> bool:
+    def waits_on_silence(self, states: dict[str, DetectorEntry]) -> bool:
         """Whether an empty window could alert for this key (see ``waits_on_silence``)."""
         # The provisional state where one is kept, else the learned one.
         return any(
-            det.waits_on_silence(entry["s"] if "s" in entry else entry["f"])
+            det.waits_on_silence(
+                entry.provisional if entry.provisional is not None else entry.learning()
+            )
             for det, entry in self._entries(states)
         )
 
-    def initial_scale(self) -> dict[str, Any]:
+    def initial_scale(self) -> dict[str, DetectorEntry]:
         """Per detector, the provisional and final states of one time scale of a key."""
         return {d.label: self._fresh_scale(d) for d in self.detectors}
 
-    def judge(self, states: dict[str, Any], obs: Observation) -> list[Judged]:
+    def judge(self, states: dict[str, DetectorEntry], obs: Observation) -> list[Judged]:
         """Decide on a window as it closes (or is revised), on the provisional state."""
         out = []
         for det, entry in self._entries(states, self._fresh_scale):
-            decision = det.observe(entry["s"], obs)
+            decision = det.observe(entry.judging(), obs)
             if decision.alert:
                 out.append(Judged(det, obs, decision))
         return out
 
-    def peek(self, states: dict[str, Any], obs: Observation, pending: int | None) -> list[Judged]:
+    def peek(
+        self, states: dict[str, DetectorEntry], obs: Observation, pending: int | None
+    ) -> list[Judged]:
         """Decide on a window still open, on the reports counted so far, without learning
         it: only detectors whose decision rises with the count, so that more reports can
         confirm an alert but never take it back. ``pending`` as in ``judge_learned``; None:
@@ -117,9 +124,9 @@ class DetectorSuite:
         for det, entry in self._entries(states, self._fresh_scale):
             if det.rises:
                 if pending is None:
-                    decision = det.decide(entry["s"], obs)
+                    decision = det.decide(entry.judging(), obs)
                 else:
-                    decision = det.decide(entry["f"], obs, pending)
+                    decision = det.decide(entry.learning(), obs, pending)
                 if decision.alert:
                     out.append(Judged(det, obs, decision))
         return out
@@ -134,39 +141,41 @@ class DetectorSuite:
             self._lean[key] = lean
         return lean
 
-    def learned(self, states: dict[str, Any]) -> Learned:
+    def learned(self, states: dict[str, DetectorEntry]) -> Learned:
         """One time scale's learned (final) states, checked against the detectors."""
         return Learned(self, self._entries(states, self._fresh_learned))
 
     def judge_empty(
-        self, states: dict[str, Any], start: float, step: float, windows: int
+        self, states: dict[str, DetectorEntry], start: float, step: float, windows: int
     ) -> list[Judged]:
         out = []
         if windows > 0:
             for det, entry in self._entries(states, self._fresh_scale):
-                for obs, decision in det.observe_empty(entry["s"], start, step, windows):
+                for obs, decision in det.observe_empty(entry.judging(), start, step, windows):
                     out.append(Judged(det, obs, decision))
         out.sort(key=lambda j: j.obs.start)
         return out
 
-    def rebuild(self, states: dict[str, Any]) -> None:
+    def rebuild(self, states: dict[str, DetectorEntry]) -> None:
         """Provisional states back to the final ones, to judge revised windows again."""
         for _, entry in self._entries(states, self._fresh_scale):
-            entry["s"] = copy.deepcopy(entry["f"])
+            entry.provisional = copy.deepcopy(entry.learning())
 
-    def reset(self, states: dict[str, Any]) -> None:
+    def reset(self, states: dict[str, DetectorEntry]) -> None:
         """Provisional states judge afresh (after a gap longer than keys live idle; the
         final ones learn afresh through ``Learned.reset``)."""
         for det, entry in self._entries(states, self._fresh_scale):
-            entry["s"] = det.initial()
+            entry.provisional = det.initial()
 
     def permit(self, realert: dict[str, Any], det: DetectorBase, at: float) -> bool:
         """Whether ``det``'s re-alert rule lets a new burst of the key open at ``at``."""
         return det.realert.permit(realert.setdefault(det.label, {}), at)
 
     def _entries(
-        self, states: dict[str, Any], fresh: Callable[[DetectorBase], dict[str, Any]] | None = None
-    ) -> list[tuple[DetectorBase, dict[str, Any]]]:
+        self,
+        states: dict[str, DetectorEntry],
+        fresh: Callable[[DetectorBase], DetectorEntry] | None = None,
+    ) -> list[tuple[DetectorBase, DetectorEntry]]:
         fresh = fresh or self._fresh
         if len(states) != len(self._plan):
             for label in set(states) - set(self._prints):
@@ -174,33 +183,33 @@ class DetectorSuite:
         out = []
         for det, label, fingerprint in self._plan:
             entry = states.get(label)
-            if entry is None or entry["p"] != fingerprint:
+            if entry is None or entry.fingerprint != fingerprint:
                 entry = states[label] = fresh(det)
             out.append((det, entry))
         return out
 
     def _fire(
-        self, det: DetectorBase, entry: dict[str, Any], obs: Observation, decision: Decision
+        self, det: DetectorBase, entry: DetectorEntry, obs: Observation, decision: Decision
     ) -> Fired:
-        permitted = det.realert.permit(entry["r"], obs.start + self.window_size)
+        permitted = det.realert.permit(entry.rule(), obs.start + self.window_size)
         return Fired(det, obs, decision, permitted)
 
-    def _fresh(self, det: DetectorBase) -> dict[str, Any]:
-        return {"p": self._prints[det.label], "s": det.initial(), "r": {}}
+    def _fresh(self, det: DetectorBase) -> DetectorEntry:
+        return DetectorEntry(self._prints[det.label], provisional=det.initial(), realert={})
 
-    def _fresh_scale(self, det: DetectorBase) -> dict[str, Any]:
-        return {"p": self._prints[det.label], "s": det.initial(), "f": det.initial()}
+    def _fresh_scale(self, det: DetectorBase) -> DetectorEntry:
+        return DetectorEntry(self._prints[det.label], det.initial(), det.initial())
 
-    def _fresh_learned(self, det: DetectorBase) -> dict[str, Any]:
-        return {"p": self._prints[det.label], "f": det.initial()}
+    def _fresh_learned(self, det: DetectorBase) -> DetectorEntry:
+        return DetectorEntry(self._prints[det.label], final=det.initial())
 
-    def drop_provisional(self, states: dict[str, Any]) -> None:
+    def drop_provisional(self, states: dict[str, DetectorEntry]) -> None:
         """Forget the provisional states (judging on the learned ones now)."""
         for entry in states.values():
-            entry.pop("s", None)
+            entry.provisional = None
 
-    def has_provisional(self, states: dict[str, Any]) -> bool:
-        return all("s" in entry for entry in states.values())
+    def has_provisional(self, states: dict[str, DetectorEntry]) -> bool:
+        return all(entry.provisional is not None for entry in states.values())
 
 
 class Learned:
@@ -209,7 +218,7 @@ class Learned:
     __slots__ = ("_entries", "suite")
 
     def __init__(
-        self, suite: DetectorSuite, entries: list[tuple[DetectorBase, dict[str, Any]]]
+        self, suite: DetectorSuite, entries: list[tuple[DetectorBase, DetectorEntry]]
     ) -> None:
         self.suite = suite
         """The detectors the states were checked against: a new watchlist checks again."""
@@ -220,23 +229,23 @@ class Learned:
         ``judges_on_learned``: ``pending`` windows before it are not learned yet."""
         out = []
         for det, entry in self._entries:
-            decision = det.decide(entry["f"], obs, pending)
+            decision = det.decide(entry.learning(), obs, pending)
             if decision.alert:
                 out.append(Judged(det, obs, decision))
         return out
 
     def learn(self, obs: Observation) -> None:
         for det, entry in self._entries:
-            det.learn(entry["f"], obs)
+            det.learn(entry.learning(), obs)
 
     def learn_empty(self, start: float, step: float, windows: int) -> None:
         for det, entry in self._entries:
-            det.observe_empty(entry["f"], start, step, windows)
+            det.observe_empty(entry.learning(), start, step, windows)
 
     def reset(self) -> None:
         """Learn afresh, after a gap longer than keys live idle."""
         for det, entry in self._entries:
-            entry["f"] = det.initial()
+            entry.final = det.initial()
 
 
 def _fingerprint(det: DetectorBase) -> str:

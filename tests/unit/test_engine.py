@@ -1,4 +1,5 @@
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +14,7 @@ from streams.detect.engine import (
 )
 from streams.detect.realert import Realert
 from streams.detect.scales import ScaleSpec, scales_from
-from streams.detect.state import KeyState
+from streams.detect.state import DetectorEntry, KeyState, Story
 from streams.detect.suite import DetectorSuite
 from streams.models import SignalHit
 
@@ -152,10 +153,10 @@ def test_empty_windows_feed_the_baseline() -> None:
     feed(d, state, [hit("a", T0), hit("b", T0 + 10 * H)])
     # windows T0 .. T0+8H judged: one with a count, eight empty ones
     scale = state.scales["1h"]
-    assert scale.detectors["significance"]["s"]["n"] == 9
+    assert scale.detectors["significance"].provisional["n"] == 9
     assert scale.judged == T0 + 8 * H
     # ... and learned into the final state once no late report can change them (4h)
-    assert scale.final == T0 + 5 * H and scale.detectors["significance"]["f"]["n"] == 6
+    assert scale.final == T0 + 5 * H and scale.detectors["significance"].final["n"] == 6
 
 
 def test_busy_key_does_not_alert_on_ordinary_volume_after_warmup() -> None:
@@ -173,7 +174,7 @@ def test_hopping_windows_count_an_event_in_each_window() -> None:
     d.add(state, hit("a", T0 + 2 * H + 1), T0 + 2 * H + 1)
     assert list(state.buckets) == [T0 + 2 * H]  # counted once, read by every window
     closed(d, state, T0 + 6 * H)
-    assert state.scales["3h"].detectors["significance"]["s"]["n"] == 3
+    assert state.scales["3h"].detectors["significance"].provisional["n"] == 3
 
 
 def test_state_round_trips_through_bytes() -> None:
@@ -182,6 +183,18 @@ def test_state_round_trips_through_bytes() -> None:
     feed(d, state, [hit("a", T0, "p"), hit("b", T0 + 2 * H, "q")])
     again = KeyState.loads(state.dumps())
     assert again == state
+
+
+def test_a_stored_entry_loads_into_typed_state_and_is_written_back_byte_for_byte() -> None:
+    """The changelog's entries outlive the code: ``keystate-v3.json`` was written before
+    the state became typed, by two detectors over three scales with near-duplicates."""
+    stored = (Path(__file__).parents[1] / "data" / "keystate-v3.json").read_bytes()
+    state = KeyState.loads(stored)
+    assert state.dumps() == stored
+    entries = [e for sc in state.scales.values() for e in sc.detectors.values()]
+    assert entries and all(isinstance(e, DetectorEntry) for e in entries)
+    assert any(e.provisional is None and e.final is not None for e in entries)
+    assert state.stories and all(isinstance(s, Story) for s in state.stories)
 
 
 def test_idle_key_expires_only_after_ttl_with_no_open_windows() -> None:
@@ -349,4 +362,4 @@ def test_a_gap_longer_than_a_key_lives_idle_restarts_it_instead_of_stepping_thro
     closed(d, state, T0 + 2 * H)  # then the present: 56 years of hourly windows later
     # Not one of those ~490,000 empty windows was observed: the detector starts afresh.
     scale = state.scales["1h"]
-    assert scale.judged == T0 and scale.detectors["seasonal"]["f"]["n"] == 0
+    assert scale.judged == T0 and scale.detectors["seasonal"].final["n"] == 0

@@ -67,8 +67,8 @@ def test_changed_parameters_restart_only_that_detector() -> None:
         [Threshold(count=2, windows=5), Threshold(count=9, windows=3, name="big")], H
     )
     new.close(states, Observation(H, H, 1))
-    assert len(states["threshold"]["s"]["ring"]) == 5  # rebuilt for the new timeframe
-    assert states["big"] is big_before and states["big"]["s"]["total"] == 6
+    assert len(states["threshold"].provisional["ring"]) == 5  # rebuilt for the new timeframe
+    assert states["big"] is big_before and states["big"].provisional["total"] == 6
     DetectorSuite([Threshold(count=9, windows=3, name="big")], H).close(
         states, Observation(2 * H, H, 0)
     )

@@ -119,7 +119,9 @@ def test_detectors_that_alert_on_silence_never_judge_early() -> None:
     states = suite.initial_scale()
     suite.judge(states, Observation(T0, H, 9))
     partial = Observation(T0 + H, H, 1)
-    assert flatline.decide(states["flatline"]["s"], partial).alert  # what the close would say
+    assert flatline.decide(
+        states["flatline"].provisional, partial
+    ).alert  # what the close would say
     assert suite.peek(states, partial, None) == []
 
 
@@ -186,7 +188,10 @@ def test_a_revised_window_is_learned_once_with_its_final_count() -> None:
     closed(d, state, T0 + 2 * H)  # revision: judged again on the rebuilt provisional state
     closed(d, state, T0 + 9 * H)  # every window final
     scale = state.scales["1h"]
-    final, provisional = scale.detectors["threshold"]["f"], scale.detectors["threshold"]["s"]
+    final, provisional = (
+        scale.detectors["threshold"].final,
+        scale.detectors["threshold"].provisional,
+    )
     # Windows 0..4 learned, 0..7 judged: 4 in window 0 (3 on time, 1 revising it), 1 in
     # window 2. Counted twice, window 0 would make 8.
     assert scale.final == T0 + 4 * H and final["total"] == provisional["total"] == 5
@@ -250,7 +255,7 @@ def test_arrival_order_within_the_allowed_lateness_judges_and_learns_the_same(se
         bursts: dict[str, list[str]] = {}
         for a in alerts:
             bursts.setdefault(a.burst_id, []).append(a.scale)
-        learned = {n: sc.detectors["seasonal"]["f"] for n, sc in state.scales.items()}
+        learned = {n: sc.detectors["seasonal"].final for n, sc in state.scales.items()}
         runs.append((alerts, len(bursts), learned))
     (ordered, bursts_ordered, learned_ordered), (late, bursts_late, learned_late) = runs
     assert learned_ordered == learned_late and bursts_ordered == bursts_late
@@ -292,8 +297,8 @@ def test_judging_on_the_learned_state_is_judging_on_a_provisional_one(
     runs = []
     for det in (Seasonal(warmup=1), _ProvisionalSeasonal(warmup=1)):
         state, alerts = _run(det, seed, delays)
-        learned = {n: sc.detectors["seasonal"]["f"] for n, sc in state.scales.items()}
-        kept = {"s" in sc.detectors["seasonal"] for sc in state.scales.values()}
+        learned = {n: sc.detectors["seasonal"].final for n, sc in state.scales.items()}
+        kept = {sc.detectors["seasonal"].provisional is not None for sc in state.scales.values()}
         assert kept == {not det.judges_on_learned(H, 14 * H)}
         runs.append(([a.model_dump(exclude={"detector"}) for a in alerts], learned))
     (lean, lean_learned), (provisional, provisional_learned) = runs
@@ -316,7 +321,7 @@ def test_a_report_final_for_one_scale_is_learned_only_by_the_scales_it_reached()
         outcome, _ = d.apply(state, late, T0 + 7 * H + 300, "v", NOW)
         assert outcome.value == "counted"  # by the day's windows
         closed(d, state, T0 + 40 * H)
-        learned.append({n: sc.detectors["seasonal"]["f"] for n, sc in state.scales.items()})
+        learned.append({n: sc.detectors["seasonal"].final for n, sc in state.scales.items()})
     assert learned[0] == learned[1]
 
 
@@ -343,7 +348,7 @@ def test_a_watchlist_change_off_the_learned_state_rebuilds_the_provisional_one()
     lean = detection({"s": [Seasonal(warmup=1)]}, scales=DEFAULT_SCALES)
     state = lean.new_state(hit("x", T0))
     feed(lean, state, [hit(f"a{i}", T0 + i * 1800) for i in range(40)])
-    assert all("s" not in sc.detectors["seasonal"] for sc in state.scales.values())
+    assert all(sc.detectors["seasonal"].provisional is None for sc in state.scales.values())
     mixed = detection({"s": [Seasonal(warmup=1), Threshold(count=3)]}, scales=DEFAULT_SCALES)
     mark = state.watermark
     restored = KeyState.loads(state.dumps())
@@ -352,5 +357,8 @@ def test_a_watchlist_change_off_the_learned_state_rebuilds_the_provisional_one()
     closed(mixed, restored, mark + 3 * H)
     # The hour now has a threshold beside seasonal, judged provisionally; the longer
     # scales keep to seasonal alone, on its learned state.
-    kept = {n: {"s" in e for e in sc.detectors.values()} for n, sc in restored.scales.items()}
+    kept = {
+        n: {e.provisional is not None for e in sc.detectors.values()}
+        for n, sc in restored.scales.items()
+    }
     assert kept == {"1h": {True}, "6h": {False}, "1d": {False}}
