@@ -30,7 +30,7 @@ from streams.detect.bursts import Crossing, ends_before, step
 from streams.detect.detectors import Observation
 from streams.detect.scales import Scale, bucket_of
 from streams.detect.severity import Severity, severity
-from streams.detect.state import Bucket, KeyState, ScaleState, Story
+from streams.detect.state import Bucket, KeyState, Mark, ScaleState, Story
 from streams.detect.suite import DetectorSuite, Judged, Learned
 from streams.fingerprint import similarity
 from streams.models import Alert, DetectorInfo, Evidence, ReportRef, SignalHit
@@ -691,12 +691,12 @@ class Detection:
         ``level`` or above, where the crossing is judged early and its level given)."""
         start, label = judged.obs.start, judged.detector.label
         for mark in st.crossed:
-            if mark[0] == start and mark[1] == label:
-                if level is None or _RANK[level] <= _RANK.get(mark[2] if len(mark) > 2 else "", -1):
+            if mark.start == start and mark.detector == label:
+                if level is None or _RANK[level] <= _RANK.get(mark.level or "", -1):
                     return False
-                mark[2:] = [level]  # crossed again, more severely, as reports came in
+                mark.level = level  # crossed again, more severely, as reports came in
                 return True
-        st.crossed.append([start, label] if level is None else [start, label, level])
+        st.crossed.append(Mark(start, label, level))
         return True
 
     def _burst(
@@ -850,7 +850,7 @@ def _made_final(st: ScaleState, final: float) -> None:
     come again."""
     st.final = final
     if st.crossed:
-        st.crossed = [c for c in st.crossed if c[0] > final]
+        st.crossed = [c for c in st.crossed if c.start > final]
 
 
 def _stored(

@@ -28,7 +28,7 @@ import orjson
 
 from streams.detect.detectors.base import Observation
 
-__all__ = ["Bucket", "DetectorEntry", "KeyState", "ScaleState", "Story"]
+__all__ = ["Bucket", "DetectorEntry", "KeyState", "Mark", "ScaleState", "Story"]
 
 # Distinct publishers tracked exactly per bucket; past this the count saturates.
 PUBLISHER_CAP = 1_000
@@ -143,6 +143,25 @@ class Story:
 
 
 @dataclass(slots=True)
+class Mark:
+    """A detector's crossing on one window not yet final, so that it alerts once.
+
+    Stored as ``[start, detector]``, or ``[start, detector, level]`` for a window judged
+    early at that severity.
+    """
+
+    start: float
+    detector: str
+    """The detector's label."""
+    level: str | None = None
+
+    def to_json(self) -> list[Any]:
+        if self.level is None:
+            return [self.start, self.detector]
+        return [self.start, self.detector, self.level]
+
+
+@dataclass(slots=True)
 class ScaleState:
     judged: float
     """Start of the newest window judged; windows are first judged in order."""
@@ -150,8 +169,8 @@ class ScaleState:
     """Start of the newest window learned into the final state; never after ``judged``."""
     dirty: float | None = None
     """Start of the oldest judged window a late report revised since the last advance."""
-    crossed: list[list[Any]] = field(default_factory=list)
-    """``[window start, detector]`` of the crossings among windows not yet final."""
+    crossed: list[Mark] = field(default_factory=list)
+    """The crossings among windows not yet final."""
     detectors: dict[str, DetectorEntry] = field(default_factory=dict)
     """Per detector label, its states."""
     judged_as: dict[float, Observation] = field(default_factory=dict)
@@ -169,7 +188,8 @@ class ScaleState:
             [o.start, o.step, o.count, o.publishers, o.importance] for o in self.judged_as.values()
         ]
         detectors = {label: e.to_json() for label, e in self.detectors.items()}
-        return [self.judged, self.final, self.dirty, self.crossed, detectors, judged_as]
+        crossed = [mark.to_json() for mark in self.crossed]
+        return [self.judged, self.final, self.dirty, crossed, detectors, judged_as]
 
     @classmethod
     def from_json(cls, data: list[Any]) -> ScaleState:
@@ -178,7 +198,7 @@ class ScaleState:
             judged,
             final,
             dirty,
-            crossed,
+            [Mark(*mark) for mark in crossed],
             {label: DetectorEntry.from_json(e) for label, e in detectors.items()},
             {o[0]: Observation(*o) for o in judged_as},
         )

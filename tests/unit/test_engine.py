@@ -14,7 +14,7 @@ from streams.detect.engine import (
 )
 from streams.detect.realert import Realert
 from streams.detect.scales import ScaleSpec, scales_from
-from streams.detect.state import DetectorEntry, KeyState, Story
+from streams.detect.state import DetectorEntry, KeyState, Mark, Story
 from streams.detect.suite import DetectorSuite
 from streams.models import SignalHit
 
@@ -187,7 +187,8 @@ def test_state_round_trips_through_bytes() -> None:
 
 def test_a_stored_entry_loads_into_typed_state_and_is_written_back_byte_for_byte() -> None:
     """The changelog's entries outlive the code: ``keystate-v3.json`` was written before
-    the state became typed, by two detectors over three scales with near-duplicates."""
+    the state became typed, by two detectors over three scales with near-duplicates, in
+    a burst whose windows are not final yet."""
     stored = (Path(__file__).parents[1] / "data" / "keystate-v3.json").read_bytes()
     state = KeyState.loads(stored)
     assert state.dumps() == stored
@@ -195,6 +196,8 @@ def test_a_stored_entry_loads_into_typed_state_and_is_written_back_byte_for_byte
     assert entries and all(isinstance(e, DetectorEntry) for e in entries)
     assert any(e.provisional is None and e.final is not None for e in entries)
     assert state.stories and all(isinstance(s, Story) for s in state.stories)
+    marks = [m for sc in state.scales.values() for m in sc.crossed]
+    assert marks and all(isinstance(m, Mark) for m in marks) and state.burst is not None
 
 
 def test_idle_key_expires_only_after_ttl_with_no_open_windows() -> None:
