@@ -757,14 +757,14 @@ class Detection:
             "opened": ("scale", sc.name),
             "scale": ("scale", sc.name),
             "escalation": ("escalation", level),
-            "repeat": ("repeat", str(burst.get("repeats", 0) + 1)),
+            "repeat": ("repeat", str(burst.repeats + 1)),
         }[update]
         if update == "repeat":
-            burst["repeats"] = burst.get("repeats", 0) + 1
+            burst.repeats += 1
         out.alerts.append(
             Alert(
-                alert_id=update_id(burst["id"], kind, what),
-                burst_id=burst["id"],
+                alert_id=update_id(burst.id, kind, what),
+                burst_id=burst.id,
                 update=update,
                 signal_id=state.signal_id,
                 key=state.key,
@@ -780,8 +780,8 @@ class Detection:
                     other.name: sum(b.count for b in _within(state, end - other.size, end))
                     for other in plan.scales
                 },
-                first_report=_ref(burst["first"]),
-                latest_report=_ref(burst["latest"]),
+                first_report=_ref(burst.first),
+                latest_report=_ref(burst.latest),
                 count=obs.count,
                 copies=copies,
                 baseline=round(max(decision.baseline, 0.0), 6),

@@ -17,6 +17,11 @@ An entry grows with the scales as follows: buckets span the largest scale's size
 its lateness (36 hourly buckets for the default 24 h scale with 12 h of lateness, most of
 them empty and absent for a quiet key), and each scale adds two states per detector
 (about 75 numbers for ``seasonal`` with a daily period).
+
+Each part is a slotted dataclass in memory and a JSON array or object in the entry
+(``dumps``): arrays where a part repeats (buckets, stories, crossing marks), so that field
+names are not stored again with every element. Detectors' own states and the re-alert
+rules' states stay dicts: their shape is the detector's (``DetectorBase.initial``).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any
 
 import orjson
 
+from streams.detect.bursts import Burst
 from streams.detect.detectors.base import Observation
 
 __all__ = ["Bucket", "DetectorEntry", "KeyState", "Mark", "ScaleState", "Story"]
@@ -213,7 +219,7 @@ class KeyState:
     scales: dict[str, ScaleState] = field(default_factory=dict)
     realert: dict[str, Any] = field(default_factory=dict)
     """Per detector, its re-alert rule's state: when a new burst may open."""
-    burst: dict[str, Any] | None = None
+    burst: Burst | None = None
     """The key's current burst (see ``streams.detect.bursts``), until it ends."""
     seen: dict[str, float] = field(default_factory=dict)
     """Item id → event time, for ids inside the dedup horizon: the latest 500 delivered."""
@@ -239,7 +245,7 @@ class KeyState:
                 ],
                 "scales": {name: s.to_json() for name, s in self.scales.items()},
                 "realert": self.realert,
-                "burst": self.burst,
+                "burst": None if self.burst is None else self.burst.to_json(),
                 "seen": self.seen,
                 "stories": [story.to_json() for story in self.stories],
                 "last_event": self.last_event,
@@ -267,7 +273,7 @@ class KeyState:
             buckets={s: Bucket(*rest) for s, *rest in d["buckets"]},
             scales={name: ScaleState.from_json(s) for name, s in d["scales"].items()},
             realert=d["realert"],
-            burst=d["burst"],
+            burst=None if d["burst"] is None else Burst.from_json(d["burst"]),
             seen=d["seen"],
             stories=[Story(*story) for story in d["stories"]],
             last_event=d["last_event"],

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from streams.detect.bursts import Burst
 from streams.detect.detectors import DetectorBase, Flatline, Significance, Threshold
 from streams.detect.engine import (
     DetectConfig,
@@ -197,7 +198,8 @@ def test_a_stored_entry_loads_into_typed_state_and_is_written_back_byte_for_byte
     assert any(e.provisional is None and e.final is not None for e in entries)
     assert state.stories and all(isinstance(s, Story) for s in state.stories)
     marks = [m for sc in state.scales.values() for m in sc.crossed]
-    assert marks and all(isinstance(m, Mark) for m in marks) and state.burst is not None
+    assert marks and all(isinstance(m, Mark) for m in marks)
+    assert isinstance(state.burst, Burst) and state.burst.scales
 
 
 def test_idle_key_expires_only_after_ttl_with_no_open_windows() -> None:
