@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.models import RawItem
+from streams.signals.watchlist import load_watchlist
 from streams.sources.markdown import parse_article_file
 from streams.sources.samplefeed import (
     DEFAULT_SURGE,
@@ -202,6 +203,11 @@ def test_every_signal_has_rare_genuine_reports(originals: list[LabeledItem]) -> 
     assert all(1 <= n <= 20 for n in genuine.values()), genuine
     regions = {x.item["region"] for x in originals if x.kind == "genuine"}
     assert regions == {"Eastern Europe", "Baltics"}
+
+
+def test_the_feed_reports_the_signals_of_the_bundled_watchlist() -> None:
+    """The feed's text (``streams/data/samplefeed.yaml``) and the watchlist name one set."""
+    assert set(SIGNAL_IDS) == {s.id for s in load_watchlist(None).signals}
 
 
 def test_reports_match_their_rule_and_nothing_else_matches(feed: list[LabeledItem]) -> None:
