@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable
 
-from streams.kafka_local import LocalKafka
+from streams.cli.kafka_local import LocalKafka
 from streams.settings import Settings
 from tests.support.faults import scenarios
 from tests.support.faults.accounting import FaultReport

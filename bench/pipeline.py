@@ -37,10 +37,10 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from streams.kafka_local import KafkaSetupError, LocalKafka
+from streams.cli.kafka_local import KafkaSetupError, LocalKafka
+from streams.cli.replay import producer_for
 from streams.kafka_security import client_security
 from streams.pipeline.topics import ensure_topics
-from streams.replay import producer_for
 from streams.settings import Settings
 from streams.sources.samplefeed import FeedSpec, generate
 from tests.support.faults.accounting import read_records

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.kafka_local import LocalKafka
+from streams.cli.kafka_local import LocalKafka
 from streams.settings import Settings
 from tests.support.faults.accounting import read_records
 from tests.support.worker_process import (

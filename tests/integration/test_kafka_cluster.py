@@ -19,7 +19,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from streams.kafka_local import _wait
+from streams.cli.kafka_local import _wait
 from streams.settings import Settings
 from tests.integration.conftest import read_topic, shared_kafka_libs
 from tests.support.kafka_cluster import LocalCluster

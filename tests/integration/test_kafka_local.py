@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.kafka_local import KafkaSetupError, LocalKafka, run_kafka_command
+from streams.cli.kafka_local import KafkaSetupError, LocalKafka, run_kafka_command
 from streams.settings import Settings
 from tests.support.worker_process import free_port
 

@@ -13,8 +13,8 @@ import jsonschema
 import orjson
 import pytest
 
+from streams.cli.replay import send_records
 from streams.offline import run_offline
-from streams.replay import send_records
 from streams.settings import Settings
 from streams.sources.files import FileRecord
 from streams.sources.samplefeed import DEFAULT_SURGE, generate

@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streams.replay import replay
+from streams.cli.replay import replay
 from streams.settings import Settings
 from tests.integration.conftest import read_topic
 

@@ -28,7 +28,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaConnectionError
 from pydantic import SecretStr
 
-from streams.kafka_local import LocalKafka
+from streams.cli.kafka_local import LocalKafka
 from streams.kafka_security import client_security
 from streams.offline import run_offline
 from streams.settings import Settings

@@ -20,7 +20,7 @@ from typing import Any
 
 from aiokafka.errors import KafkaError
 
-from streams.kafka_local import KafkaSetupError, LocalKafka, _admin_request, _cluster_id, _wait
+from streams.cli.kafka_local import KafkaSetupError, LocalKafka, _admin_request, _cluster_id, _wait
 from streams.settings import Settings
 from tests.support.worker_process import free_port
 

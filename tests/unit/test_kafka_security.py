@@ -18,7 +18,7 @@ from faust.auth import SASLCredentials, SSLCredentials
 from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 from pydantic import SecretStr, ValidationError
 
-from streams.kafka_local import (
+from streams.cli.kafka_local import (
     SERVER_PROPERTIES,
     KafkaSetupError,
     _jaas_quoted,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aiokafka.errors import KafkaError
 
-from streams.kafka_local import _admin_request
+from streams.cli.kafka_local import _admin_request
 from tests.support.faults.accounting import FaultReport
 from tests.support.faults.scenarios import Run, _received
 from tests.support.kafka_cluster import LocalCluster, PartitionState

@@ -25,10 +25,10 @@ from typing import Any
 import orjson
 from pydantic import SecretStr
 
+from streams.cli.replay import producer_for
 from streams.models import ORIGINAL_LIMIT, DeadLetterReason, RawItem
 from streams.pipeline.agents.http_items import PATH
 from streams.pipeline.topics import ensure_topics
-from streams.replay import producer_for
 from streams.settings import Settings
 from streams.signals.matcher import Matcher
 from streams.signals.watchlist import load_watchlist

@@ -18,10 +18,10 @@ from typing import Any
 
 import orjson
 
+from streams.cli.kafka_local import LocalKafka
+from streams.cli.replay import send_records
 from streams.detect.engine import HitOutcome
-from streams.kafka_local import LocalKafka
 from streams.offline import OfflineRun, run_offline
-from streams.replay import send_records
 from streams.settings import Settings
 from streams.sources.files import FileRecord
 from streams.sources.samplefeed import DEFAULT_SURGE, signal_reports

@@ -41,7 +41,7 @@ __all__ = ["BrokerStatus", "KafkaSetupError", "LocalKafka", "run_kafka_command"]
 
 T = TypeVar("T")
 
-DEFAULT_POM = Path(__file__).resolve().parents[1] / "deploy" / "kafka" / "pom.xml"
+DEFAULT_POM = Path(__file__).resolve().parents[2] / "deploy" / "kafka" / "pom.xml"
 JVM_OPTS = ("-Xms256m", "-Xmx1g", "-XX:+UseG1GC")
 SERVER_PROPERTIES = """\
 process.roles=broker,controller

@@ -64,7 +64,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 @_talks_to_kafka
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.replay import replay
+    from streams.cli.replay import replay
 
     try:
         columns = _columns(args.columns)
@@ -95,7 +95,7 @@ def _columns(text: str | None) -> dict[str, str]:
 
 @_talks_to_kafka
 def _alerts(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.alerts_follow import follow_alerts
+    from streams.cli.alerts_follow import follow_alerts
 
     try:
         shown = asyncio.run(
@@ -115,7 +115,7 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _kafka(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.kafka_local import run_kafka_command
+    from streams.cli.kafka_local import run_kafka_command
 
     return run_kafka_command(args.action, settings)
 
