@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging.config
 from importlib.metadata import EntryPoint
 
 import pytest
 
+from streams.cli import main
 from streams.pipeline.agent import AgentContext
 from streams.pipeline.agents import BUILT_IN, AgentPluginError, agent_registry
 from streams.pipeline.app import create_app
@@ -66,3 +68,15 @@ def test_a_plugin_may_not_take_a_built_in_name_or_be_anything_but_a_function() -
     with pytest.raises(AgentPluginError, match=r"agent plugin .*:missing"):
         agent_registry([entry("gone", "missing")])
     assert set(agent_registry([])) == set(BUILT_IN)
+
+
+def test_the_command_line_lists_the_agents_and_refuses_a_worker_with_an_unknown_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["agents"]) == 0
+    listed = [line.split()[:2] for line in capsys.readouterr().out.splitlines()]
+    assert listed == [[name, "built-in"] for name in BUILT_IN]
+    monkeypatch.setenv("WATCHFLOOR_AGENTS", '["nope"]')
+    monkeypatch.setattr(logging.config, "dictConfig", lambda config: None)  # the worker's
+    assert main(["worker"]) == 2  # before any Kafka client is made
+    assert "WATCHFLOOR_AGENTS names nope, not an installed" in capsys.readouterr().err

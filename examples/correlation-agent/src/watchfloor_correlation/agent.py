@@ -1,4 +1,4 @@
-"""The ``correlation`` agent, installed by Watchfloor through the watchfloor.agents entry point.
+"""The ``correlation`` agent: compound alerts when several signals alert for one region.
 
 Alerts are keyed by signal and region, so one region's alerts of different signals lie
 in different partitions. The first Faust agent re-keys each alert by region onto a topic
