@@ -125,6 +125,23 @@ class Settings(BaseSettings):
         description="Seconds a partition's offset commits may wait on one missing record "
         "before the worker re-reads the partition from its committed offset.",
     )
+    alertmanager_url: str | None = Field(
+        default=None,
+        description="Base URL of a Prometheus Alertmanager (e.g. http://127.0.0.1:9093) the "
+        "worker posts every alert to (API v2), retrying with back-off while it is out of "
+        "reach; unset, alerts stay on the alerts topic.",
+    )
+    alertmanager_resolve_after: float = Field(
+        default=21_600.0,
+        gt=0,
+        description="Seconds after its latest update that Alertmanager resolves a burst's "
+        "alert (its endsAt); each update refreshes it.",
+    )
+    alertmanager_max_backoff: float = Field(
+        default=60.0,
+        gt=0,
+        description="Longest wait in seconds between attempts to reach Alertmanager.",
+    )
     agents: list[str] = Field(
         default_factory=list,
         description="Plugin agents the worker runs besides the built-in ones, by the name "

@@ -163,6 +163,23 @@ class Metrics:
             "Times the Kafka cluster stopped answering the worker's probe.",
             registry=registry,
         )
+        self.alertmanager_alerts = Counter(
+            "watchfloor_alertmanager_alerts",
+            "Alerts posted to Alertmanager, by outcome: delivered, refused (a 4xx answer, not "
+            "retried) or invalid (not an alert record).",
+            ["outcome"],
+            registry=registry,
+        )
+        self.alertmanager_failures = Counter(
+            "watchfloor_alertmanager_failures",
+            "Posts to Alertmanager that failed (unreachable, timeout, 5xx) and are retried.",
+            registry=registry,
+        )
+        self.alertmanager_lag = Gauge(
+            "watchfloor_alertmanager_lag_seconds",
+            "From the latest delivered alert's generation to its delivery to Alertmanager.",
+            registry=registry,
+        )
         self.partition_rereads = Counter(
             "watchfloor_partition_rereads",
             "Times a partition was re-read from its committed offset because commits were "

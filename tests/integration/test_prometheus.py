@@ -46,6 +46,7 @@ ALERTS = {
     "WatchfloorProcessingLatencyHigh",
     "WatchfloorWatermarkStalled",
     "WatchfloorSpikeAlerts",
+    "WatchfloorAlertmanagerUnreachable",
 }
 # Localhost only: never through an HTTP proxy from the environment.
 _http = build_opener(ProxyHandler({}))
@@ -100,6 +101,7 @@ def test_promtool_rule_unit_tests_pass() -> None:
         "WatchfloorAccountingGap",
         "WatchfloorDeadLetterRateHigh",
         "WatchfloorKafkaUnreachable",
+        "WatchfloorAlertmanagerUnreachable",
     } <= firing
     out = _promtool("test", "rules", str(RULE_TESTS))
     assert "SUCCESS" in out and "FAILED" not in out, out
@@ -132,6 +134,8 @@ def _exercise(metrics: Metrics) -> None:
     metrics.duplicates_dropped.labels("s").inc()
     metrics.late_events.labels("s").inc()
     metrics.alerts_emitted.labels("s", "warning").inc()
+    metrics.alertmanager_alerts.labels("delivered").inc()
+    metrics.alertmanager_failures.inc()
     metrics.processing_latency.observe(0.2)
 
 

@@ -32,9 +32,16 @@ def entry(name: str, attr: str) -> EntryPoint:
 
 def test_the_worker_installs_its_built_in_agents_through_the_interface() -> None:
     wf = create_app(Settings())
-    assert wf.agents == ["ingest", "detect", "feeds", "http-items"]
+    assert wf.agents == ["ingest", "detect", "feeds", "http-items", "alertmanager"]
+    assert "alertmanager" not in wf.app.agents  # no URL: nothing to deliver to
     assert {"detect"} <= set(wf.app.agents)
     assert wf.topics == []  # no feeds configured: the poll topic is not wanted
+
+
+def test_the_alertmanager_agent_reads_the_alerts_when_a_url_is_set() -> None:
+    wf = create_app(Settings(alertmanager_url="http://127.0.0.1:9093"))
+    agent = wf.app.agents["alertmanager"]
+    assert [t for t in agent.channel.topics] == [wf.settings.topic_alerts]
 
 
 def test_an_agent_with_a_topic_of_its_own_has_it_created_before_the_worker_starts() -> None:

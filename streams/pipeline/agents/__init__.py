@@ -2,7 +2,8 @@
 
 A plugin package registers its ``install`` function under the ``watchfloor.agents``
 entry points; ``WATCHFLOOR_AGENTS`` names the plugin agents a worker runs. The built-in
-agents always run (``feeds`` and ``http-items`` do nothing unless configured).
+agents always run (``feeds``, ``http-items`` and ``alertmanager`` do nothing unless
+configured).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from importlib.metadata import EntryPoint, entry_points
 
 from streams.pipeline.agent import AgentContext, Install
-from streams.pipeline.agents import detect, feeds, http_items, ingest
+from streams.pipeline.agents import alertmanager, detect, feeds, http_items, ingest
 
 __all__ = ["BUILT_IN", "PLUGIN_GROUP", "AgentPluginError", "agent_registry", "install_agents"]
 
@@ -22,6 +23,7 @@ BUILT_IN: dict[str, Install] = {
     "detect": detect.install,
     "feeds": feeds.install,
     "http-items": http_items.install,
+    "alertmanager": alertmanager.install,
 }
 
 
