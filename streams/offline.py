@@ -43,6 +43,8 @@ class OfflineRun:
     """Seconds per row of ``key_windows``: the count bucket."""
     key_windows: dict[str, tuple[float, float]] = field(default_factory=dict)
     """Per key: the start of its first counted bucket and of the last bucket judged."""
+    counts: Counter[tuple[str, float]] = field(default_factory=Counter)
+    """Hits counted per key and bucket start (what ``key_windows`` rows hold)."""
 
 
 def run_offline(
@@ -115,6 +117,7 @@ def _apply(
         if outcome is HitOutcome.COUNTED:
             start = math.floor(hit.published_at.timestamp() / step) * step
             first[hit.key] = min(first.get(hit.key, start), start)
+            run.counts[hit.key, start] += 1
     run.alerts += result.alerts
     run.suppressed += result.suppressed
     run.merged += result.merged

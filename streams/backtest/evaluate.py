@@ -64,6 +64,8 @@ class KeyReport:
     true_alerts: int = 0
     delays: tuple[int, ...] = ()
     nab: NabScore | None = None
+    detector: str = "all"
+    """Whose alerts the row counts: every detector's, or one detector's by its name."""
 
     @property
     def false_alerts(self) -> int:
@@ -94,12 +96,13 @@ def evaluate(
     step: float,
     alerted: Sequence[bool],
     events: Sequence[tuple[float, float]] | None,
+    detector: str = "all",
 ) -> KeyReport:
     """Score one key's alerting rows against its labelled events (if any)."""
     days = (starts[-1] + step - starts[0]) / 86400 if starts else 0.0
     alerts = sum(alerted)
     if events is None:
-        return KeyReport(key, len(starts), days, alerts, None)
+        return KeyReport(key, len(starts), days, alerts, None, detector=detector)
     spans = event_rows(starts, events)
     inside = [False] * len(starts)
     delays = []
@@ -120,6 +123,7 @@ def evaluate(
         true_alerts=true_alerts,
         delays=tuple(delays),
         nab=_nab(key, alerted, spans),
+        detector=detector,
     )
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from streams.detect.detectors import DetectorBase, Observation
+from streams.detect.detectors import Decision, DetectorBase, Observation
 from streams.detect.suite import DetectorSuite, Fired
 
 __all__ = ["CountSeries", "SeriesError", "SeriesRun", "read_count_csv", "run_series"]
@@ -48,6 +48,9 @@ class SeriesRun:
     alerts: list[Fired]
     """Alerts that went out, including any on empty windows between rows."""
     suppressed: int
+    baselines: list[float | None] = field(default_factory=list)
+    """Per row: the expected count of the first detector that has one, as it judged the
+    row's window (None while it has none, e.g. a fixed threshold)."""
 
     def grid(self) -> tuple[list[float], list[bool]]:
         """Every window from the first row to the last, and whether each alerted.
@@ -116,6 +119,7 @@ def run_series(series: CountSeries, detectors: Sequence[DetectorBase]) -> Series
     alerts: list[Fired] = []
     suppressed = 0
     expected = None
+    baselines: list[float | None] = []
     close, skip = suite.close, suite.skip
     for i, (start, count) in enumerate(zip(series.starts, series.counts, strict=True)):
         if expected is not None and start > expected:
@@ -124,7 +128,9 @@ def run_series(series: CountSeries, detectors: Sequence[DetectorBase]) -> Series
                 suppressed += not f.permitted
                 if f.permitted:
                     alerts.append(f)
-        fired = close(states, Observation(start, step, count))
+        decisions: list[tuple[DetectorBase, Decision]] = []
+        fired = close(states, Observation(start, step, count), decisions)
+        baselines.append(_baseline(decisions))
         for f in fired:
             if f.permitted:
                 alerted[i] = True
@@ -132,7 +138,14 @@ def run_series(series: CountSeries, detectors: Sequence[DetectorBase]) -> Series
             else:
                 suppressed += 1
         expected = start + step
-    return SeriesRun(series, alerted, alerts, suppressed)
+    return SeriesRun(series, alerted, alerts, suppressed, baselines)
+
+
+def _baseline(decisions: list[tuple[DetectorBase, Decision]]) -> float | None:
+    for det, decision in decisions:
+        if not det.fixed_bar:
+            return decision.baseline
+    return None
 
 
 def _column(path: Path, header: list[str], names: tuple[str, ...]) -> int:

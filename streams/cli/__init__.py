@@ -163,6 +163,8 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
         format_reports,
     )
     from streams.backtest.evaluate import load_labels
+    from streams.backtest.picture import PlotUnavailable, plot_traces
+    from streams.backtest.results import write_out
     from streams.detect.detectors import load_detectors
     from streams.signals.watchlist import WatchlistError
 
@@ -201,7 +203,7 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
                 from streams.signals.watchlist import load_watchlist
 
                 detectors = list(load_watchlist(settings.watchlist).detectors)
-            reports = backtest_counts(csvs, detectors, labels, None if is_csv else path)
+            backtest = backtest_counts(csvs, detectors, labels, None if is_csv else path)
         else:
             if detectors is not None:
                 print(
@@ -209,11 +211,18 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
                     file=sys.stderr,
                 )
                 return 2
-            reports = backtest_items(path, settings, labels)
-    except (ValueError, OSError, WatchlistError) as exc:
+            backtest = backtest_items(path, settings, labels)
+        format_reports(backtest)
+        if args.out:
+            write_out(backtest, Path(args.out))
+            what = "figures and alerts" if args.out.endswith(".json") else "figures"
+            print(f"backtest: {what} in {args.out}")
+        if args.plot:
+            drawn = plot_traces(backtest.traces, Path(args.plot), args.plot_format)
+            print(f"backtest: {len(drawn)} pictures ({args.plot_format}) in {args.plot}")
+    except (ValueError, OSError, WatchlistError, PlotUnavailable) as exc:
         print(f"watchfloor: {exc}", file=sys.stderr)
         return 2
-    format_reports(reports)
     return 0
 
 
@@ -347,7 +356,24 @@ def _parser() -> argparse.ArgumentParser:
         metavar=("DATA_DIR", "LABELS_JSON"),
         help="score on a Numenta Anomaly Benchmark layout",
     )
-    p.add_argument("--out", help="with --nab: folder for the per-file results")
+    p.add_argument(
+        "--out",
+        metavar="PATH",
+        help="write the figures per key and detector to PATH.csv, or them and every alert "
+        "to PATH.json; with --nab: the folder for the per-file results",
+    )
+    p.add_argument(
+        "--plot",
+        metavar="DIR",
+        help="draw a picture per key into DIR: reports per window, the expected count, "
+        "alerts and labelled events",
+    )
+    p.add_argument(
+        "--plot-format",
+        choices=["png", "html"],
+        default="png",
+        help="png, or a self-contained html page with the chart and the key's alerts",
+    )
     p = command(
         "detectors",
         _detectors,

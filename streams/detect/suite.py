@@ -68,11 +68,19 @@ class DetectorSuite:
     def initial(self) -> dict[str, DetectorEntry]:
         return {d.label: self._fresh(d) for d in self.detectors}
 
-    def close(self, states: dict[str, DetectorEntry], obs: Observation) -> list[Fired]:
-        """Run every detector on one closed window."""
+    def close(
+        self,
+        states: dict[str, DetectorEntry],
+        obs: Observation,
+        decisions: list[tuple[DetectorBase, Decision]] | None = None,
+    ) -> list[Fired]:
+        """Run every detector on one closed window; each one's decision, alerting or not,
+        is appended to ``decisions`` when given (a backtest's picture shows baselines)."""
         fired = []
         for det, entry in self._entries(states):
             decision = det.observe(entry.judging(), obs)
+            if decisions is not None:
+                decisions.append((det, decision))
             if decision.alert:
                 fired.append(self._fire(det, entry, obs, decision))
         return fired

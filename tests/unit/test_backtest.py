@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from streams.backtest.command import count_records
 from streams.backtest.evaluate import evaluate
 from streams.backtest.nab import score_series
 from streams.backtest.series import CountSeries, SeriesError, read_count_csv, run_series
 from streams.cli import main
-from streams.detect.detectors import Flatline, Threshold
+from streams.detect.detectors import Flatline, Significance, Threshold
 from streams.sources.samplefeed import DEFAULT_SURGE, FeedSpec, generate, write_jsonl
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
@@ -57,7 +58,8 @@ def test_count_backtest_reports_recall_delay_and_false_alerts(tmp_path: Path, ca
         == 0
     )
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("feed.csv"))
-    _, _, alerts, events, hit, prec, recall, delay, fa_day, _ = row.split()
+    _, detector, _, alerts, events, hit, prec, recall, delay, fa_day, _ = row.split()
+    assert detector == "all"
     assert (alerts, events, hit, prec, recall, delay) == ("2", "1", "1", "0.50", "1.00", "1.0")
     assert float(fa_day) == pytest.approx(1 / (200 / 24), abs=0.01)
 
@@ -137,7 +139,7 @@ def test_item_backtest_uses_the_worker_code_and_finds_the_sample_surge(
     labels = write_yaml(tmp_path / "labels.json", json.dumps({key: [span]}))
     assert main(["backtest", str(feed), "--labels", str(labels)]) == 0
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith(key))
-    _, _, alerts, events, hit, prec, recall, delay, _, _ = row.split()
+    _, _, _, alerts, events, hit, prec, recall, delay, _, _ = row.split()
     assert (events, hit, recall, delay) == ("1", "1", "1.00", "0.0")
     assert int(alerts) >= 1 and prec == "1.00"
 
@@ -215,8 +217,9 @@ def test_files_of_one_name_in_two_folders_keep_their_own_labels(tmp_path: Path, 
     assert (
         main(["backtest", str(tmp_path), "--labels", str(path), "--detectors", str(detectors)]) == 0
     )
-    rows = [line.split() for line in capsys.readouterr().out.splitlines() if "/x.csv" in line]
-    assert [(r[0], r[4], r[6]) for r in rows] == [
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line.split() for line in lines if line.startswith(("a/x.csv", "b/x.csv"))]
+    assert [(r[0], r[5], r[7]) for r in rows] == [
         ("a/x.csv", "1", "1.00"),
         ("b/x.csv", "1", "1.00"),
     ]
@@ -253,3 +256,85 @@ def test_spreadsheet_csv_with_byte_order_mark_and_a_one_row_key(tmp_path: Path) 
     )
     a, b = read_count_csv(path)
     assert (a.key, a.counts, b.key, b.step) == ("a", [1, 2], "b", 3600)
+
+
+def test_two_detectors_get_rows_of_their_own_and_every_alert_is_listed_with_its_time(
+    tmp_path: Path, capsys
+) -> None:
+    counts = [2] * 100
+    counts[40] = 30  # both detectors
+    counts[70:74] = [9, 9, 9, 9]  # only the sustained one
+    stamps = write_counts(tmp_path / "regional-news-volume-of-a-long-named-source.csv", counts)
+    detectors = write_yaml(
+        tmp_path / "d.yaml",
+        "detectors:\n  - kind: threshold\n    name: spike\n    count: 20\n"
+        "  - kind: threshold\n    name: sustained\n    count: 30\n    windows: 4\n"
+        "    realert: {cooldown: 12h}\n",
+    )
+    out = tmp_path / "figures.json"
+    args = ["backtest", str(tmp_path / "regional-news-volume-of-a-long-named-source.csv")]
+    assert main([*args, "--detectors", str(detectors), "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    key = "regional-news-volume-of-a-long-named-source.csv"  # whole, not cut
+    rows = {line.split()[1]: line.split()[3] for line in lines if line.startswith(key)}
+    # "all" counts windows that alerted: both detectors crossed on window 40.
+    assert rows == {"all": "2", "spike": "1", "sustained": "2"}
+    listed = [line.split() for line in lines if line.startswith("2026-")]
+    assert [(r[0] + " " + r[1], r[3], r[4]) for r in listed] == [
+        (f"{stamps[41][:16]}", "spike", "1h"),
+        (f"{stamps[41][:16]}", "sustained", "1h"),
+        (f"{stamps[74][:16]}", "sustained", "1h"),
+    ]
+    data = json.loads(out.read_text())
+    assert {(k["key"], k["detector"], k["alerts"]) for k in data["keys"]} == {
+        (key, "all", 2),
+        (key, "spike", 1),
+        (key, "sustained", 2),
+    }
+    assert (
+        data["alerts"][0]["window_end"]
+        == datetime.fromisoformat(stamps[41]).replace(tzinfo=UTC).isoformat()
+    )
+    assert main([*args, "--detectors", str(detectors), "--out", str(tmp_path / "f.csv")]) == 0
+    with (tmp_path / "f.csv").open() as fh:
+        table = list(csv.DictReader(fh))
+    assert [(r["detector"], r["alerts"]) for r in table] == [
+        ("all", "2"),
+        ("spike", "1"),
+        ("sustained", "2"),
+    ]
+    assert main([*args, "--out", str(tmp_path / "f.txt")]) == 2  # neither .json nor .csv
+
+
+def test_plot_draws_counts_baseline_alerts_and_events_per_key(tmp_path: Path, capsys) -> None:
+    counts = [2, 3] * 60
+    counts[90] = 25
+    stamps = write_counts(tmp_path / "volume.csv", counts)
+    labels = write_yaml(tmp_path / "l.json", json.dumps({"volume.csv": [[stamps[89], stamps[92]]]}))
+    detectors = write_yaml(tmp_path / "d.yaml", "detectors:\n  - kind: significance\n")
+    args = ["backtest", str(tmp_path / "volume.csv"), "--labels", str(labels)]
+    assert main([*args, "--detectors", str(detectors), "--plot", str(tmp_path / "png")]) == 0
+    png = (tmp_path / "png" / "volume.csv.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
+    plot_html = ["--plot", str(tmp_path / "html"), "--plot-format", "html"]
+    assert main([*args, "--detectors", str(detectors), *plot_html]) == 0
+    page = (tmp_path / "html" / "volume.csv.html").read_text()
+    assert "<svg" in page and "http" not in page.split("<svg", 1)[0]  # nothing fetched
+    assert "expected (baseline)" in page and "labelled events" in page and "alerts (1)" in page
+    assert f"<td>{stamps[91][:16]}</td><td>significance</td>" in page
+
+
+def test_the_expected_count_is_each_windows_baseline_as_the_detector_judged_it() -> None:
+    series = CountSeries("k", 3600.0, [i * 3600.0 for i in range(50)], [4] * 50)
+    run = run_series(series, [Threshold(count=10), Significance()])
+    # The threshold has no baseline; significance learns the level of 4 as it goes.
+    assert run.baselines[0] == 0.0 and run.baselines[-1] == pytest.approx(4.0, abs=0.5)
+    assert run_series(series, [Threshold(count=10)]).baselines == [None] * 50
+
+
+def test_record_counts_for_progress_are_known_for_jsonl_only(tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl").write_bytes(b"{}\n{}\n")
+    (tmp_path / "b.jsonl").write_bytes(b"{}\n")
+    assert count_records(tmp_path) == 3 and count_records(tmp_path / "b.jsonl") == 1
+    (tmp_path / "c.md").write_text("# x")
+    assert count_records(tmp_path) is None
