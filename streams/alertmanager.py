@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -32,8 +33,11 @@ ALERTNAME = "WatchfloorBurst"
 EVIDENCE_SHOWN = 3
 
 
-def to_alertmanager(alert: Alert, resolve_after: float) -> dict[str, Any]:
-    """The Alertmanager API v2 ``postableAlert`` for ``alert``."""
+def to_alertmanager(
+    alert: Alert, resolve_after: float, board_url: str | None = None
+) -> dict[str, Any]:
+    """The Alertmanager API v2 ``postableAlert`` for ``alert``; with ``board_url`` (the
+    board's public address) it links to the key's chart there."""
     labels = {
         "alertname": ALERTNAME,
         "signal": alert.signal_id,
@@ -61,12 +65,17 @@ def to_alertmanager(alert: Alert, resolve_after: float) -> dict[str, Any]:
         "update": alert.update,
         "scale": alert.scale,
     }
-    return {
+    postable: dict[str, Any] = {
         "labels": labels,
         "annotations": {k: v for k, v in annotations.items() if v},
         "startsAt": alert.window_start.isoformat(),
         "endsAt": (alert.generated_at + timedelta(seconds=resolve_after)).isoformat(),
     }
+    if board_url:
+        link = f"{board_url}#key={quote(alert.key, safe='')}"
+        postable["annotations"]["board"] = link
+        postable["generatorURL"] = link
+    return postable
 
 
 @dataclass

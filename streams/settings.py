@@ -125,6 +125,18 @@ class Settings(BaseSettings):
         description="Seconds a partition's offset commits may wait on one missing record "
         "before the worker re-reads the partition from its committed offset.",
     )
+    board: bool = Field(
+        default=True,
+        description="Serve the analyst board at /board/ and its API (GET /v1/alerts, "
+        "GET /v1/keys/{key}/series) on the worker's web port; it reads the alerts and "
+        "signals topics with a consumer of its own.",
+    )
+    board_url: str | None = Field(
+        default=None,
+        description="The board's address as people reach it (e.g. "
+        "http://watchfloor.example:6066/board/): each Alertmanager alert links to its key's "
+        "chart there.",
+    )
     alertmanager_url: str | None = Field(
         default=None,
         description="Base URL of a Prometheus Alertmanager (e.g. http://127.0.0.1:9093) the "

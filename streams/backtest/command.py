@@ -120,14 +120,7 @@ def backtest_items(path: Path, settings: Settings, labels: Labels | None) -> Bac
 
     progress = Progress("backtest", count_records(path))
     run = run_offline(values(), settings, progress=progress, flush=True)
-    watchlist = load_watchlist(settings.watchlist)
-    signals = {s.id: s for s in watchlist.signals}
-
-    def detectors_of(key: str) -> Sequence[DetectorBase]:
-        signal = signals.get(key.split("|")[0])
-        return watchlist.detectors_of(signal) if signal is not None else watchlist.detectors
-
-    return backtest_from_run(run, labels, detectors_of)
+    return backtest_from_run(run, labels, load_watchlist(settings.watchlist).detectors_of_key)
 
 
 def backtest_from_run(

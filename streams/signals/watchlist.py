@@ -178,6 +178,13 @@ class Watchlist(BaseModel):
     def detectors_of(self, signal: Signal) -> list[DetectorBase]:
         return list(signal.detectors if signal.detectors is not None else self.detectors)
 
+    def detectors_of_key(self, key: str) -> list[DetectorBase]:
+        """The detectors of the signal of ``key`` (``signal|region``); the watchlist's own
+        for a signal it does not name."""
+        signal_id = key.split("|")[0]
+        signal = next((s for s in self.signals if s.id == signal_id), None)
+        return self.detectors_of(signal) if signal is not None else list(self.detectors)
+
     def scales_of(self, signal: Signal) -> list[ScaleSpec]:
         return list(signal.scales if signal.scales is not None else self.scales)
 

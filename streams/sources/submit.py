@@ -47,6 +47,18 @@ class Submission:
     """Set when the body as a whole is not JSON or not an object or array."""
 
 
+def check_token(authorization: str | None, token: str | None) -> Refusal | None:
+    """A 401 unless ``authorization`` is ``Bearer <token>``, or no token is configured."""
+    if token is None:
+        return None
+    scheme, _, offered = (authorization or "").strip().partition(" ")
+    offered = offered.strip() if scheme.lower() == "bearer" else ""
+    # Constant time: the comparison must not reveal how much of a guess was right.
+    if not hmac.compare_digest(offered.encode(errors="replace"), token.encode()):
+        return Refusal(401, "unauthorized", "a valid 'Authorization: Bearer <token>' is required")
+    return None
+
+
 def check_request(
     authorization: str | None,
     content_type: str | None,
@@ -56,14 +68,9 @@ def check_request(
     max_body: int,
 ) -> Refusal | None:
     """Refusals that need only the headers, so an oversized body is never read."""
-    if token is not None:
-        scheme, _, offered = (authorization or "").strip().partition(" ")
-        offered = offered.strip() if scheme.lower() == "bearer" else ""
-        # Constant time: the comparison must not reveal how much of a guess was right.
-        if not hmac.compare_digest(offered.encode(), token.encode()):
-            return Refusal(
-                401, "unauthorized", "a valid 'Authorization: Bearer <token>' is required"
-            )
+    refusal = check_token(authorization, token)
+    if refusal is not None:
+        return refusal
     media_type = (content_type or "").split(";")[0].strip().lower()
     if media_type != "application/json":
         return Refusal(415, "unsupported_media_type", "send the items as application/json")

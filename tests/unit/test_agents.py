@@ -32,7 +32,7 @@ def entry(name: str, attr: str) -> EntryPoint:
 
 def test_the_worker_installs_its_built_in_agents_through_the_interface() -> None:
     wf = create_app(Settings())
-    assert wf.agents == ["ingest", "detect", "feeds", "http-items", "alertmanager"]
+    assert wf.agents == ["ingest", "detect", "feeds", "http-items", "alertmanager", "board"]
     assert "alertmanager" not in wf.app.agents  # no URL: nothing to deliver to
     assert {"detect"} <= set(wf.app.agents)
     assert wf.topics == []  # no feeds configured: the poll topic is not wanted

@@ -70,6 +70,13 @@ def test_updates_of_a_burst_are_one_alertmanager_alert_until_its_severity_rises(
     assert escalated["labels"] == {**opened["labels"], "severity": "critical"}
 
 
+def test_with_the_boards_address_an_alert_links_to_its_keys_chart() -> None:
+    posted = to_alertmanager(alert(), 3600, "http://watchfloor.example:6066/board/")
+    link = "http://watchfloor.example:6066/board/#key=belarus-men-crossing-eu%7Ceastern-europe"
+    assert posted["annotations"]["board"] == link and posted["generatorURL"] == link
+    assert "generatorURL" not in to_alertmanager(alert(), 3600)
+
+
 def test_backoff_doubles_up_to_its_cap_and_starts_again_after_a_success() -> None:
     backoff = Backoff(first=0.5, most=3.0)
     assert [backoff.failed() for _ in range(5)] == [0.5, 1.0, 2.0, 3.0, 3.0]

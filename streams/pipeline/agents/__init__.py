@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from importlib.metadata import EntryPoint, entry_points
 
 from streams.pipeline.agent import AgentContext, Install
-from streams.pipeline.agents import alertmanager, detect, feeds, http_items, ingest
+from streams.pipeline.agents import alertmanager, board, detect, feeds, http_items, ingest
 
 __all__ = ["BUILT_IN", "PLUGIN_GROUP", "AgentPluginError", "agent_registry", "install_agents"]
 
@@ -24,6 +24,7 @@ BUILT_IN: dict[str, Install] = {
     "feeds": feeds.install,
     "http-items": http_items.install,
     "alertmanager": alertmanager.install,
+    "board": board.install,
 }
 
 

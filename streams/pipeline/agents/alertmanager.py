@@ -50,7 +50,10 @@ def install(ctx: AgentContext) -> None:
             await client.close()
 
     async def _deliver(alerts: list[Alert], backoff: Backoff) -> None:
-        postable = [to_alertmanager(a, settings.alertmanager_resolve_after) for a in alerts]
+        postable = [
+            to_alertmanager(a, settings.alertmanager_resolve_after, settings.board_url)
+            for a in alerts
+        ]
         while True:
             try:
                 await client.post(postable)

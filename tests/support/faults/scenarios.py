@@ -7,6 +7,7 @@ itself, the resolved Kafka jars to start one of their own. They leave nothing ru
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.request import ProxyHandler, build_opener
 
 import orjson
 
@@ -30,6 +32,9 @@ from tests.support.faults.feed import fault_feed
 from tests.support.worker_process import WorkerProcess, free_port, isolated_settings, total
 
 __all__ = ["broker_outage", "clock_trouble", "crash_restart", "rebalance"]
+
+# Local addresses only: a proxy set in the environment must not be asked for them.
+_open = build_opener(ProxyHandler({})).open
 
 RECEIVED = "watchfloor_records_received_total"
 ALERTS = "watchfloor_alerts_emitted_total"
@@ -187,6 +192,7 @@ def broker_outage(libs: Path, workdir: Path, *, outage: float = 20.0) -> FaultRe
         worker.check_alive()
         samples = worker.samples()
         down = total(samples, "watchfloor_kafka_reachable") == 0
+        board = _board_answers(worker.settings.web_port)
         restarted = time.monotonic()
         kafka.up(timeout=120)
         run.send(run.lines[half:])
@@ -196,14 +202,29 @@ def broker_outage(libs: Path, workdir: Path, *, outage: float = 20.0) -> FaultRe
         outages = total(worker.samples(), "watchfloor_kafka_outages_total")
         report.notes.append(
             f"broker down {outage:.0f}s; reachable gauge 0 during it: {down}; "
-            f"outages counted: {outages:.0f}"
+            f"outages counted: {outages:.0f}; board during it: {board}"
         )
         if not down or outages < 1:
             report.unexpected.append("the outage did not show in the metrics")
+        if not board.startswith("up"):
+            report.unexpected.append(f"the board did not answer during the outage: {board}")
         return report
     finally:
         run.stop()
         kafka.down()
+
+
+def _board_answers(port: int) -> str:
+    """Whether the worker's board page and alerts API answer: "up, N alerts" or why not."""
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with _open(f"{base}/board/", timeout=5) as page:
+            page.read()
+        with _open(f"{base}/v1/alerts", timeout=5) as resp:
+            alerts = json.loads(resp.read())["alerts"]
+    except (OSError, ValueError, KeyError) as exc:
+        return f"down ({exc})"
+    return f"up, {len(alerts)} alerts"
 
 
 def rebalance(
