@@ -10,12 +10,46 @@ from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from streams.logs import logging_config
 from streams.settings import Settings
 
-__all__ = ["main"]
+__all__ = ["EXIT_CODES", "main"]
 
 Command = Callable[[argparse.Namespace, Settings], int]
+
+EXIT_CODES = {
+    0: "done",
+    1: "done, but some inputs were skipped (replay) or files are stale (schemas check)",
+    2: "not done: wrong arguments, unreadable input, bad configuration, Kafka out of "
+    "reach or the web port taken; one line on stderr says which",
+}
+
+
+class UserError(Exception):
+    """A mistake the user can fix: reported in one line, exit code 2, no traceback."""
+
+
+def _number(kind: type[int] | type[float], least: float, strict: bool) -> Callable[[str], float]:
+    """An argparse type: a number at least (or, ``strict``, above) ``least``."""
+    bound = f"above {least:g}" if strict else f"at least {least:g}"
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value < least or (strict and value == least) or value != value:
+            raise argparse.ArgumentTypeError(f"{text} must be {bound}")
+        return value
+
+    return parse
+
+
+_positive = _number(float, 0, strict=True)
+_not_negative = _number(float, 0, strict=False)
+_count = _number(int, 1, strict=False)
 
 
 def _talks_to_kafka(command: Command) -> Command:
@@ -55,6 +89,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     except AgentPluginError as exc:
         print(f"watchfloor: {exc}", file=sys.stderr)
         return 2
+    _check_port_free(settings.web_host, settings.web_port)
     asyncio.run(ensure_topics(settings, wf.topics))
     settings.home.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     worker = faust.Worker(wf.app, loglevel=settings.log_level, quiet=True, logging_config=config)
@@ -71,8 +106,11 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:
         print(f"watchfloor: {exc}", file=sys.stderr)
         return 2
+    path = Path(args.path)
+    if not path.exists():
+        raise UserError(f"{path}: no such file or folder")
     report = asyncio.run(
-        replay(settings, Path(args.path), rate=args.rate, speedup=args.speedup, columns=columns)
+        replay(settings, path, rate=args.rate, speedup=args.speedup, columns=columns)
     )
     print(
         f"replay: sent {report.sent:,} records to {settings.topic_raw} in {report.seconds:.1f}s "
@@ -81,6 +119,22 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
         f"{report.unreadable} unreadable files skipped"
     )
     return 0 if report.unreadable == 0 else 1
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Faust reports a taken web port only as a traceback in its log once everything else
+    has started: look first."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise UserError(
+                f"cannot serve on {host}:{port} ({exc.strerror}): another process has the "
+                "port; set WATCHFLOOR_WEB_PORT to a free one"
+            ) from None
 
 
 def _columns(text: str | None) -> dict[str, str]:
@@ -137,8 +191,13 @@ def _schemas(args: argparse.Namespace, settings: Settings) -> int:
 def _sample(args: argparse.Namespace, settings: Settings) -> int:
     from streams.sources.samplefeed import FeedSpec, generate, write_jsonl
 
-    n = write_jsonl(Path(args.out), generate(FeedSpec(seed=args.seed, days=args.days)))
-    print(f"sample: wrote {n:,} items to {args.out}")
+    out = Path(args.out) if args.out else settings.home / "sample-feed.jsonl"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        n = write_jsonl(out, generate(FeedSpec(seed=args.seed, days=args.days)))
+    except OSError as exc:
+        raise UserError(f"{out}: cannot write: {exc.strerror or exc}") from None
+    print(f"sample: wrote {n:,} items to {out}")
     return 0
 
 
@@ -284,27 +343,56 @@ def _detectors(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    codes = "\n".join(f"  {code}  {meaning}" for code, meaning in EXIT_CODES.items())
     parser = argparse.ArgumentParser(
         prog="watchfloor",
         description="Streaming event detection for OSINT on Kafka. "
         "Configuration: WATCHFLOOR_* environment variables (see README).",
+        epilog=f"exit codes:\n{codes}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"watchfloor {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def command(name: str, run: Callable[..., int], help: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help)
+    def command(
+        name: str, run: Callable[..., int], help: str, *examples: str
+    ) -> argparse.ArgumentParser:
+        epilog = "examples:\n" + "\n".join(f"  {e}" for e in examples) if examples else None
+        p = sub.add_parser(
+            name,
+            help=help,
+            description=help,
+            epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         p.set_defaults(run=run)
         return p
 
-    command("worker", _worker, "Run the built-in agents and the plugin agents switched on.")
+    command(
+        "worker",
+        _worker,
+        "Run the built-in agents and the plugin agents switched on.",
+        "watchfloor worker",
+        "WATCHFLOOR_KAFKA_BOOTSTRAP=kafka:9092 WATCHFLOOR_WEB_PORT=6066 watchfloor worker",
+    )
     command("agents", _agents, "List the built-in and installed plugin agents, and which are on.")
-    p = command("replay", _replay, "Send JSONL, markdown or CSV items to the raw topic.")
+    p = command(
+        "replay",
+        _replay,
+        "Send JSONL, markdown or CSV items to the raw topic.",
+        "watchfloor replay .watchfloor/sample-feed.jsonl",
+        "watchfloor replay reports/ --rate 50",
+        "watchfloor replay history.jsonl.gz --speedup 3600",
+        "watchfloor replay export.csv --columns title=headline,published_at=date",
+    )
     p.add_argument("path", help="a .jsonl/.jsonl.gz/.md/.csv file or a folder of them")
     pace = p.add_mutually_exclusive_group()
-    pace.add_argument("--rate", type=float, default=None, help="records per second (default: max)")
+    pace.add_argument(
+        "--rate", type=_positive, default=None, help="records per second (default: max)"
+    )
     pace.add_argument(
         "--speedup",
-        type=float,
+        type=_positive,
         default=None,
         help="pace by published_at, this many times faster than it happened",
     )
@@ -314,30 +402,68 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FIELD=COLUMN,...",
         help="CSV: which column holds which item field (default: columns named like fields)",
     )
-    p = command("alerts", _alerts, "Follow the alerts topic and print alerts.")
+    p = command(
+        "alerts",
+        _alerts,
+        "Follow the alerts topic and print alerts.",
+        "watchfloor alerts",
+        "watchfloor alerts --latest --json | jq .key",
+        "watchfloor alerts --idle-exit 5 --max 20",
+    )
     p.add_argument("--json", action="store_true", help="print the raw JSON records")
     p.add_argument("--latest", action="store_true", help="only alerts published from now on")
     p.add_argument(
         "--idle-exit",
-        type=float,
+        type=_not_negative,
         default=None,
         metavar="SECONDS",
         help="exit after this long without a new alert",
     )
-    p.add_argument("--max", type=int, default=None, help="exit after this many alerts")
-    p = command("kafka", _kafka, "Manage the local single-node Kafka broker (KRaft).")
-    p.add_argument("action", choices=["up", "down", "status"])
-    p = command("schemas", _schemas, "Export or check the JSON Schema of every topic.")
-    p.add_argument("action", choices=["export", "check"])
+    p.add_argument("--max", type=_count, default=None, help="exit after this many alerts")
+    p = command(
+        "kafka",
+        _kafka,
+        "Manage the local single-node Kafka broker (KRaft), from Apache's jars on Maven "
+        "Central; its data and logs are under WATCHFLOOR_HOME/kafka.",
+        "watchfloor kafka up",
+        "watchfloor kafka status",
+        "WATCHFLOOR_KAFKA_PORT=29092 watchfloor kafka up",
+    )
+    p.add_argument(
+        "action",
+        choices=["up", "down", "status"],
+        help="up: download the jars if needed and start the broker (idempotent); down: stop "
+        "it; status: say whether it runs and where",
+    )
+    p = command(
+        "schemas",
+        _schemas,
+        "Export or check the JSON Schema of every topic.",
+        "watchfloor schemas check",
+        "watchfloor schemas export --dir schemas",
+    )
+    p.add_argument("action", choices=["export", "check"], help="write the files, or compare")
     p.add_argument("--dir", default="schemas", help="schema folder (default: schemas)")
-    p = command("sample", _sample, "Write the deterministic sample feed as JSONL.")
-    p.add_argument("--out", default=".watchfloor/sample-feed.jsonl")
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--days", type=int, default=28)
+    p = command(
+        "sample",
+        _sample,
+        "Write the deterministic sample feed as JSONL: four weeks of news with a surge.",
+        "watchfloor sample",
+        "watchfloor sample --out feed.jsonl --days 7 --seed 3",
+    )
+    p.add_argument(
+        "--out", default=None, help="where to write (default: WATCHFLOOR_HOME/sample-feed.jsonl)"
+    )
+    p.add_argument("--seed", type=int, default=7, help="another seed, another feed (default 7)")
+    p.add_argument("--days", type=_count, default=28, help="days of news (default 28)")
     p = command(
         "backtest",
         _backtest,
         "Replay history through the worker's detection code without Kafka and score it.",
+        "watchfloor backtest .watchfloor/sample-feed.jsonl --plot pictures/",
+        "watchfloor backtest counts.csv --detectors mine.yaml --labels events.json",
+        "watchfloor backtest history.jsonl --out figures.json",
+        "watchfloor backtest --nab NAB/data NAB/labels/combined_windows.json --out results/",
     )
     p.add_argument(
         "input",
@@ -378,6 +504,8 @@ def _parser() -> argparse.ArgumentParser:
         "detectors",
         _detectors,
         "Print the parameter reference of every detector, installed plugins' included.",
+        "watchfloor detectors",
+        "watchfloor detectors --write-docs",
     )
     p.add_argument(
         "--write-docs",
@@ -388,19 +516,53 @@ def _parser() -> argparse.ArgumentParser:
         help="write the built-in detectors' reference between the markers of PATH "
         "(default: docs/detection.md)",
     )
-    p = command("watchlist", _watchlist, "Validate a watchlist file (default: the bundled one).")
-    p.add_argument("path", nargs="?", default=None)
+    p = command(
+        "watchlist",
+        _watchlist,
+        "Validate a watchlist file (default: the bundled one).",
+        "watchfloor watchlist my-watchlist.yaml",
+    )
+    p.add_argument(
+        "path", nargs="?", default=None, help="the YAML file (format: docs/watchlists.md)"
+    )
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("watchfloor")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings()
-    except ValueError as exc:
-        print(f"watchfloor: bad configuration: {exc}", file=sys.stderr)
+    except ValidationError as exc:
+        for line in settings_errors(exc):
+            print(f"watchfloor: bad configuration: {line}", file=sys.stderr)
         return 2
-    return int(args.run(args, settings))
+    try:
+        return int(args.run(args, settings))
+    except UserError as exc:
+        print(f"watchfloor: {exc}", file=sys.stderr)
+        return 2
+
+
+def settings_errors(exc: ValidationError) -> list[str]:
+    """Each error as ``WATCHFLOOR_NAME: what is wrong``, naming the environment variable
+    an operator sets rather than the field, and never echoing the value (it may be a
+    secret)."""
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False):
+        loc = [str(part) for part in error["loc"]]
+        name = f"WATCHFLOOR_{loc[0].upper()}" if loc else "WATCHFLOOR_*"
+        where = f" (item {'.'.join(loc[1:])})" if len(loc) > 1 else ""
+        lines.append(f"{name}{where}: {error['msg']}")
+    return lines
 
 
 if __name__ == "__main__":

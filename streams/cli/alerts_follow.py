@@ -55,7 +55,11 @@ async def follow_alerts(
         auto_offset_reset="earliest" if from_beginning else "latest",
         **client_security(settings),
     )
-    await consumer.start()
+    try:
+        await consumer.start()
+    except BaseException:
+        await consumer.stop()  # closes what start opened before it failed
+        raise
     shown = 0
     try:
         last = time.monotonic()
