@@ -168,6 +168,14 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _status(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.cli.status import status_command
+
+    code, text = status_command(settings, args.json)
+    print(text)
+    return code
+
+
 def _kafka(args: argparse.Namespace, settings: Settings) -> int:
     from streams.cli.kafka_local import run_kafka_command
 
@@ -420,6 +428,15 @@ def _parser() -> argparse.ArgumentParser:
         help="exit after this long without a new alert",
     )
     p.add_argument("--max", type=_count, default=None, help="exit after this many alerts")
+    p = command(
+        "status",
+        _status,
+        "Show the broker, the pipeline's topics, each consumer group's lag per partition, "
+        "the watchlist and the local worker's watermark and active keys.",
+        "watchfloor status",
+        "watchfloor status --json | jq '.groups[] | {group, total}'",
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object, for scripts")
     p = command(
         "kafka",
         _kafka,
