@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["JsonFormatter", "logging_config"]
+__all__ = ["JsonFormatter", "TransientErrors", "logging_config"]
 
 _NOISY = ("faust", "mode", "aiokafka", "kafka", "aiohttp", "venusian")
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
@@ -33,6 +33,23 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+class TransientErrors(logging.Filter):
+    """aiokafka logs at ERROR what it retries by itself at a normal start: the group
+    coordinator is not available while a new broker creates ``__consumer_offsets``. Such
+    records are kept at WARNING, so an error in the log means something to act on."""
+
+    RETRIED = ("GroupCoordinatorNotAvailableError", "NotCoordinatorForGroupError")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            record.levelno == logging.ERROR
+            and record.name.startswith("aiokafka.consumer.group_coordinator")
+            and any(name in record.getMessage() for name in self.RETRIED)
+        ):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def logging_config(level: str) -> dict[str, Any]:
     """A ``logging.config.dictConfig`` mapping for worker and command-line processes."""
     level = level.upper()
@@ -41,10 +58,12 @@ def logging_config(level: str) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonFormatter}},
+        "filters": {"transient": {"()": TransientErrors}},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
                 "formatter": "json",
+                "filters": ["transient"],
                 "stream": "ext://sys.stderr",
             }
         },

@@ -105,6 +105,20 @@ def create_app(
 
     ctx = AgentContext(app, settings, metrics, watchlist, matcher, topic)
     agents = install_agents(ctx, settings.agents, plugins)
+
+    @app.task
+    async def announce_ready() -> None:
+        # Once the app runs: agents started, web server listening.
+        log.info(
+            "worker ready",
+            extra={
+                "app_id": settings.app_id,
+                "agents": agents,
+                "web": f"http://{settings.web_host}:{settings.web_port}/",
+                "watchlist": matcher.version,
+            },
+        )
+
     add_kafka_probe(app, settings, metrics)
     add_commit_guards(app, settings.commit_stall_timeout, metrics.partition_rereads)
     return Watchfloor(

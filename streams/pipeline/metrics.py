@@ -37,6 +37,13 @@ class Metrics:
             "Raw topic partitions this worker's ingest agent reads.",
             registry=registry,
         )
+        self.ingest_lag = Gauge(
+            "watchfloor_ingest_lag_records",
+            "Raw records behind the end of each raw partition this worker's ingest reads, "
+            "after its latest batch from it: what is left to process.",
+            ["partition"],
+            registry=registry,
+        )
         self.ingest_assignments = Counter(
             "watchfloor_ingest_assignments",
             "Raw topic partition assignments the ingest agent took (one per rebalance).",

@@ -53,6 +53,8 @@ class BatchCounts:
     """Records dead-lettered, by reason."""
     hits: Counter[str] = field(default_factory=Counter)
     """Hits sent, by signal."""
+    lag: dict[int, int] = field(default_factory=dict)
+    """Per raw partition in the batch: records behind its end after the batch."""
 
 
 class IngestReports(Protocol):
@@ -76,6 +78,8 @@ class MetricsReports:
             metrics.items_deadlettered.labels(reason).inc(n)
         for signal, n in counts.hits.items():
             metrics.signal_hits.labels(signal).inc(n)
+        for partition, behind in counts.lag.items():
+            metrics.ingest_lag.labels(str(partition)).set(behind)
 
     def assigned(self, partitions: int) -> None:
         self.metrics.ingest_partitions.set(partitions)
@@ -178,6 +182,10 @@ class RawIngest(Service):
         records = [record for part in batch.values() for record in part]
         done = self.core.process((r.partition, r.value, r.timestamp / 1000.0) for r in records)
         counts = BatchCounts(len(records), done.items)
+        for tp, part in batch.items():
+            end = self.consumer.highwater(tp)
+            if end is not None:
+                counts.lag[tp.partition] = max(0, end - part[-1].offset - 1)
         send = self.producer.send
         pending = []
         for n, rejection in done.rejected:

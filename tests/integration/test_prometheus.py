@@ -135,6 +135,7 @@ def _exercise(metrics: Metrics) -> None:
     metrics.late_events.labels("s").inc()
     metrics.alerts_emitted.labels("s", "warning").inc()
     metrics.alertmanager_alerts.labels("delivered").inc()
+    metrics.ingest_lag.labels("0").set(5)
     metrics.alertmanager_failures.inc()
     metrics.processing_latency.observe(0.2)
 

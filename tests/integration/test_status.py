@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +26,7 @@ def test_status_shows_topics_lag_per_group_and_the_workers_own_figures(
     worker_factory,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     for name, value in settings_env(settings).items():
         monkeypatch.setenv(name, value)
@@ -51,6 +53,8 @@ def test_status_shows_topics_lag_per_group_and_the_workers_own_figures(
     worker = found["worker"]
     assert worker["up"] and worker["active_keys"] >= 1 and worker["watermark"] > 1.7e9
     assert found["watchlist"].startswith("2026.")
+    log = (tmp_path / "worker-0.log").read_text()
+    assert '"msg":"worker ready"' in log and '"level":"error"' not in log
 
     # The same for people, and a missing topic makes it say so with exit code 2.
     assert main(["status"]) == 0
