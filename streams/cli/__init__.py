@@ -176,6 +176,46 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     return code
 
 
+@_talks_to_kafka
+def _deadletters(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from streams.cli.deadletters import read_letters, resend, select, summary
+
+    letters = asyncio.run(read_letters(settings))
+    at = set(args.at.split(",")) if args.at else None
+    chosen = select(letters, reason=args.reason, source=args.source, at=at)
+    if args.resend:
+        if not (args.reason or args.source or at):
+            raise UserError("--resend needs a choice: --reason, --source or --at")
+        done = asyncio.run(resend(settings, chosen))
+        print(
+            f"deadletters: sent {done.sent} back to {settings.topic_raw}"
+            + (
+                f"; {done.truncated} skipped, their originals were truncated"
+                if done.truncated
+                else ""
+            )
+        )
+        return 0
+    if args.json:
+        for x in chosen[: args.limit]:
+            print(json.dumps({"at": x.at, **x.letter.model_dump(mode="json")}))
+        return 0
+    print(f"{len(letters)} dead letters on {settings.topic_deadletter}; {len(chosen)} chosen")
+    for (reason, source), n in sorted(summary(chosen).items()):
+        print(f"  {n:6d}  {reason:18s} {source}")
+    for x in chosen[: args.limit]:
+        where = f"{x.letter.topic}[{x.letter.partition}]@{x.letter.offset}"
+        if x.letter.source != "kafka":
+            where = x.letter.topic
+        print(f"{x.at:>8s}  {x.letter.reason:18s} {where}  id {x.item_id or '-'}")
+        print(f"          {x.letter.error}")
+    if len(chosen) > args.limit:
+        print(f"... {len(chosen) - args.limit} more (--limit)")
+    return 0
+
+
 def _kafka(args: argparse.Namespace, settings: Settings) -> int:
     from streams.cli.kafka_local import run_kafka_command
 
@@ -437,6 +477,26 @@ def _parser() -> argparse.ArgumentParser:
         "watchfloor status --json | jq '.groups[] | {group, total}'",
     )
     p.add_argument("--json", action="store_true", help="one JSON object, for scripts")
+    p = command(
+        "deadletters",
+        _deadletters,
+        "List the dead letters by reason and source with their errors, and send chosen ones "
+        "back to the raw topic after their cause is fixed (their ids unchanged).",
+        "watchfloor deadletters",
+        "watchfloor deadletters --reason validation_failed --limit 50",
+        "watchfloor deadletters --reason future_timestamp --resend",
+        "watchfloor deadletters --at 0:17,0:18 --resend",
+    )
+    p.add_argument("--reason", help="only this reason, e.g. invalid_json, validation_failed")
+    p.add_argument("--source", choices=["kafka", "http", "file"], help="only from this source")
+    p.add_argument(
+        "--at", metavar="P:O,...", help="only these dead letters (partition:offset, as listed)"
+    )
+    p.add_argument("--limit", type=_count, default=20, help="dead letters shown (default 20)")
+    p.add_argument("--json", action="store_true", help="the chosen dead letters as JSON lines")
+    p.add_argument(
+        "--resend", action="store_true", help="send the chosen ones back to the raw topic"
+    )
     p = command(
         "kafka",
         _kafka,

@@ -20,6 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from prometheus_client.parser import text_string_to_metric_families
 
+from streams.consumers import stop_consumer
 from streams.kafka_security import client_security
 from streams.settings import Settings
 from streams.signals.watchlist import WatchlistError, load_watchlist
@@ -111,7 +112,7 @@ async def collect_status(settings: Settings) -> Status:
         for group, reads, topics in groups:
             status.groups.append(await _lag(admin, consumer, group, reads, topics, status.topics))
     finally:
-        await consumer.stop()
+        await stop_consumer(consumer)
         await admin.close()
     return status
 
