@@ -280,6 +280,10 @@ DeadLetterReason = Literal[
 ]
 
 
+RESENT_HEADER = "watchfloor-resent-from"
+"""Header of a raw record sent again from the dead-letter topic (``watchfloor deadletters
+--resend``): ``<partition>:<offset>`` of its dead letter."""
+
 # Kept of an original in a dead letter: base64 makes it 4/3 larger, and the dead letter
 # must fit in one Kafka message (1 MB by default) with room to spare.
 ORIGINAL_LIMIT = 262_144

@@ -22,12 +22,10 @@ from pydantic import ValidationError
 
 from streams.consumers import stop_consumer
 from streams.kafka_security import client_security
-from streams.models import DeadLetter
+from streams.models import RESENT_HEADER, DeadLetter
 from streams.settings import Settings
 
 __all__ = ["Letter", "Resent", "read_letters", "resend", "select", "summary"]
-
-RESENT_HEADER = "watchfloor-resent-from"
 
 
 @dataclass(frozen=True)

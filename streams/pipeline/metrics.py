@@ -32,6 +32,12 @@ class Metrics:
             "Records read from the raw topic.",
             registry=registry,
         )
+        self.records_resent = Counter(
+            "watchfloor_records_resent",
+            "Raw records sent again from the dead-letter topic (watchfloor deadletters "
+            "--resend), counted among the records read.",
+            registry=registry,
+        )
         self.ingest_partitions = Gauge(
             "watchfloor_ingest_partitions",
             "Raw topic partitions this worker's ingest agent reads.",

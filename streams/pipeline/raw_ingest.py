@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -31,7 +31,7 @@ from mode import Service
 
 from streams.codec import encode
 from streams.kafka_security import client_security
-from streams.models import DeadLetter
+from streams.models import RESENT_HEADER, DeadLetter
 from streams.pipeline.metrics import Metrics
 from streams.settings import Settings
 from streams.signals.ingest import IngestProcessor
@@ -53,6 +53,8 @@ class BatchCounts:
     """Records dead-lettered, by reason."""
     hits: Counter[str] = field(default_factory=Counter)
     """Hits sent, by signal."""
+    resent: int = 0
+    """Records sent again from the dead-letter topic."""
     lag: dict[int, int] = field(default_factory=dict)
     """Per raw partition in the batch: records behind its end after the batch."""
 
@@ -78,6 +80,7 @@ class MetricsReports:
             metrics.items_deadlettered.labels(reason).inc(n)
         for signal, n in counts.hits.items():
             metrics.signal_hits.labels(signal).inc(n)
+        metrics.records_resent.inc(counts.resent)
         for partition, behind in counts.lag.items():
             metrics.ingest_lag.labels(str(partition)).set(behind)
 
@@ -182,6 +185,7 @@ class RawIngest(Service):
         records = [record for part in batch.values() for record in part]
         done = self.core.process((r.partition, r.value, r.timestamp / 1000.0) for r in records)
         counts = BatchCounts(len(records), done.items)
+        counts.resent = sum(1 for r in records if r.headers and _resent(r.headers))
         for tp, part in batch.items():
             end = self.consumer.highwater(tp)
             if end is not None:
@@ -232,6 +236,10 @@ class RawIngest(Service):
             self.core.forget(source)
         self.reports.assigned(len(partitions))
         log.info("ingest partitions assigned", extra={"partitions": sorted(mine)})
+
+
+def _resent(headers: Sequence[tuple[str, bytes]]) -> bool:
+    return any(name == RESENT_HEADER for name, _ in headers)
 
 
 class _Rebalances(ConsumerRebalanceListener):

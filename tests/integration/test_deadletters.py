@@ -68,4 +68,5 @@ def test_dead_letters_are_listed_by_reason_and_resent_after_the_fix_with_their_i
         lambda m: m.get("watchfloor_items_ingested_total") == 2,
     )
     assert metrics.get("watchfloor_records_received_total") == 2  # nothing else read again
+    assert metrics.get("watchfloor_records_resent_total") == 2
     assert not any(k.startswith("watchfloor_items_deadlettered") for k in metrics)
