@@ -118,6 +118,8 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
         f"{report.too_large} too large, dead-lettered directly; "
         f"{report.unreadable} unreadable files skipped"
     )
+    for reason, n in report.reasons.most_common():
+        print(f"  {n:,} {reason}, the first at {report.examples[reason]}")
     return 0 if report.unreadable == 0 else 1
 
 

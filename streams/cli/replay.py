@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
@@ -29,6 +30,10 @@ class ReplayReport:
     sent: int = 0
     invalid: int = 0
     """Sent records that fail validation: ingest dead-letters them with the reason."""
+    reasons: Counter[str] = field(default_factory=Counter)
+    """The invalid records per rejection reason."""
+    examples: dict[str, str] = field(default_factory=dict)
+    """Per reason, where the first such record was and its error."""
     unreadable: int = 0
     """Files (or rows) that could not be read as records at all, so were not sent."""
     too_large: int = 0
@@ -85,6 +90,8 @@ async def send_records(
                 continue
             if isinstance(item, Rejection):
                 report.invalid += 1
+                report.reasons[item.reason] += 1
+                report.examples.setdefault(item.reason, f"{record.where}: {item.error}")
             elif speedup:
                 event = item.published_at.timestamp()
                 first_event = event if first_event is None else first_event

@@ -55,6 +55,11 @@ def test_a_folder_of_every_format_is_accounted_for(
     columns = {"id": "guid", "title": "headline", "published_at": "date", "region": "area"}
     report = asyncio.run(replay(settings, folder(tmp_path), columns=columns))
     assert (report.sent, report.invalid, report.too_large, report.unreadable) == (8, 2, 1, 0)
+    # Why, by reason, with the first example of each: where it is and what is wrong.
+    assert report.reasons == {"invalid_json": 1, "validation_failed": 1}
+    assert report.examples["invalid_json"].startswith(f"{tmp_path}/history/items.jsonl:4: ")
+    assert "rows.csv" in report.examples["validation_failed"]
+    assert "published_at" in report.examples["validation_failed"]
     metrics = worker.wait_until(
         "every replayed record", lambda m: m.get("watchfloor_records_received_total") == 8
     )
