@@ -109,8 +109,16 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.path)
     if not path.exists():
         raise UserError(f"{path}: no such file or folder")
+    id_from = [c.strip() for c in args.id_from.split(",") if c.strip()] if args.id_from else None
     report = asyncio.run(
-        replay(settings, path, rate=args.rate, speedup=args.speedup, columns=columns)
+        replay(
+            settings,
+            path,
+            rate=args.rate,
+            speedup=args.speedup,
+            columns=columns,
+            id_from=id_from,
+        )
     )
     print(
         f"replay: sent {report.sent:,} records to {settings.topic_raw} in {report.seconds:.1f}s "
@@ -434,6 +442,7 @@ def _parser() -> argparse.ArgumentParser:
         "watchfloor replay reports/ --rate 50",
         "watchfloor replay history.jsonl.gz --speedup 3600",
         "watchfloor replay export.csv --columns title=headline,published_at=date",
+        "watchfloor replay export.csv --columns title=headline,published_at=date --id-from url",
     )
     p.add_argument("path", help="a .jsonl/.jsonl.gz/.md/.csv file or a folder of them")
     pace = p.add_mutually_exclusive_group()
@@ -451,6 +460,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         metavar="FIELD=COLUMN,...",
         help="CSV: which column holds which item field (default: columns named like fields)",
+    )
+    p.add_argument(
+        "--id-from",
+        default=None,
+        metavar="COLUMN,...|row",
+        help="CSV rows without an id: derive a stable one from these columns, or from the "
+        "whole row",
     )
     p = command(
         "alerts",

@@ -6,7 +6,7 @@ import asyncio
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -128,8 +128,9 @@ async def replay(
     rate: float | None = None,
     speedup: float | None = None,
     columns: Mapping[str, str] | None = None,
+    id_from: Sequence[str] | None = None,
 ) -> ReplayReport:
-    records = list(iter_records(path, columns))
+    records = list(iter_records(path, columns, id_from))
     return await send_records(
         settings,
         records,

@@ -9,15 +9,20 @@ A CSV row becomes an item whose fields are taken from columns: by default a colu
 like a raw-item field (``id``, ``title``, ``body``, ``published_at``, ``region``, ...)
 fills that field; ``columns`` maps fields to other column names
 (``{"title": "headline", "published_at": "date"}``). Empty cells are left out, and
-``sources`` is split on ``;``. Rows are sent whatever they hold, like JSONL lines.
+``sources`` is split on ``;``. A row without an id can be given a stable one, derived
+from chosen columns (``id_from=["url"]``) or from the whole row (``["row"]``): the same
+row always gets the same id, so replaying a file twice counts its rows once. Rows are sent
+whatever else they hold, like JSONL lines; a file none of whose columns names an item
+field, and a row with nothing in its mapped columns, are refused with the reason.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,17 +58,21 @@ def list_inputs(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(_SUFFIXES))
 
 
-def iter_records(path: Path, columns: Mapping[str, str] | None = None) -> Iterator[FileRecord]:
+def iter_records(
+    path: Path,
+    columns: Mapping[str, str] | None = None,
+    id_from: Sequence[str] | None = None,
+) -> Iterator[FileRecord]:
     for file in list_inputs(path):
         if file.name.endswith(".md"):
             yield _article(file)
         elif file.name.endswith(".csv"):
-            yield from _csv(file, columns or {})
+            yield from _csv(file, columns or {}, id_from or ())
         else:
             yield from _jsonl(file)
 
 
-def _csv(file: Path, columns: Mapping[str, str]) -> Iterator[FileRecord]:
+def _csv(file: Path, columns: Mapping[str, str], id_from: Sequence[str]) -> Iterator[FileRecord]:
     try:
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -83,8 +92,18 @@ def _csv(file: Path, columns: Mapping[str, str]) -> Iterator[FileRecord]:
         return
     wanted = {f: columns.get(f, f) for f in _FIELDS}
     missing = [c for f, c in columns.items() if c not in header]
+    missing += [c for c in id_from if c != "row" and c not in header]
     if missing:
         yield FileRecord(None, None, str(file), error=f"{file}: no column(s) {missing}")
+        return
+    if not set(wanted.values()) & set(header):
+        yield FileRecord(
+            None,
+            None,
+            str(file),
+            error=f"{file}: no column names an item field ({', '.join(header)}); "
+            "map them with --columns field=column,...",
+        )
         return
     while True:
         try:
@@ -102,9 +121,24 @@ def _csv(file: Path, columns: Mapping[str, str]) -> Iterator[FileRecord]:
             value = (row.get(column) or "").strip()
             if value:
                 item[field] = [v.strip() for v in value.split(";")] if field == "sources" else value
+        where = f"{file}:{lineno}"
+        if not item:
+            yield FileRecord(None, None, where, error=f"{where}: no mapped column has a value")
+            continue
+        if "id" not in item and id_from:
+            item = {"id": _derived_id(row, header, id_from), **item}
         value_bytes = orjson.dumps(item)
         key = str(item["id"]).encode() if item.get("id") else None
-        yield FileRecord(key, value_bytes, f"{file}:{lineno}")
+        yield FileRecord(key, value_bytes, where)
+
+
+def _derived_id(
+    row: Mapping[str, str | None], header: Sequence[str], id_from: Sequence[str]
+) -> str:
+    """A stable id from the chosen columns' values, or from every cell (``row``)."""
+    names = list(header) if list(id_from) == ["row"] else list(id_from)
+    text = "\x1f".join(f"{name}={(row.get(name) or '').strip()}" for name in names)
+    return "csv-" + hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 def _jsonl(file: Path) -> Iterator[FileRecord]:

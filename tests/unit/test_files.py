@@ -65,3 +65,44 @@ def test_columns_option(text: str, mapping: dict[str, str]) -> None:
 def test_columns_option_refuses_nonsense() -> None:
     with pytest.raises(ValueError, match="field=column"):
         _columns("title")
+
+
+def test_csv_rows_without_an_id_get_a_stable_one_from_chosen_columns_or_the_row(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "headline,date,url\n"
+        "One,2026-06-01T10:00:00Z,https://a.example/1\n"
+        "Two,2026-06-01T11:00:00Z,https://a.example/2\n"
+        "One again,2026-06-01T12:00:00Z,https://a.example/1\n"
+    )
+    columns = {"title": "headline", "published_at": "date"}
+
+    def ids(id_from: list[str]) -> list[str]:
+        return [orjson.loads(r.value or b"")["id"] for r in iter_records(path, columns, id_from)]
+
+    by_url = ids(["url"])
+    assert by_url[0] == by_url[2] != by_url[1] and by_url[0].startswith("csv-")
+    assert ids(["url"]) == by_url  # stable: the same rows, the same ids
+    by_row = ids(["row"])
+    assert len(set(by_row)) == 3
+    records = list(iter_records(path, columns, ["url"]))
+    assert records[0].key == by_url[0].encode()
+    [refused] = list(iter_records(path, columns, ["link"]))
+    assert refused.value is None and "no column(s) ['link']" in (refused.error or "")
+
+
+def test_csv_rows_and_files_that_map_to_nothing_are_refused_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    unmapped = tmp_path / "unmapped.csv"
+    unmapped.write_text("headline,date\nOne,2026-06-01\n")
+    [refused] = list(iter_records(unmapped))
+    assert refused.value is None and "no column names an item field" in (refused.error or "")
+    assert "--columns" in (refused.error or "")
+    blank = tmp_path / "blank.csv"
+    blank.write_text("title,published_at\nOne,2026-06-01T10:00:00Z\n,\n")
+    good, empty = list(iter_records(blank))
+    assert good.value is not None
+    assert empty.value is None and empty.error == f"{blank}:3: no mapped column has a value"
