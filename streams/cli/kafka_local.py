@@ -1,7 +1,7 @@
 """A real single-node Apache Kafka broker (KRaft mode) for local development and tests.
 
 Docker is not assumed: the broker runs from Apache's own jars, resolved from Maven Central
-by ``deploy/kafka/pom.xml``, so a newcomer needs only Java 17+ and Maven. Everything the
+by ``streams/data/kafka/pom.xml``, so a newcomer needs only Java 17+ and Maven. Everything the
 broker owns (jars, config, data, logs, pid file) lives under ``<home>/kafka``.
 
 By default clients connect in PLAINTEXT. With ``kafka_security_protocol=SASL_PLAINTEXT`` and
@@ -28,6 +28,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
@@ -41,7 +42,8 @@ __all__ = ["BrokerStatus", "KafkaSetupError", "LocalKafka", "run_kafka_command"]
 
 T = TypeVar("T")
 
-DEFAULT_POM = Path(__file__).resolve().parents[2] / "deploy" / "kafka" / "pom.xml"
+DEFAULT_POM = Path(str(resources.files("streams.data").joinpath("kafka/pom.xml")))
+"""Shipped in the package, so ``kafka up`` works from an installed wheel too."""
 JVM_OPTS = ("-Xms256m", "-Xmx1g", "-XX:+UseG1GC")
 SERVER_PROPERTIES = """\
 process.roles=broker,controller
@@ -151,7 +153,12 @@ class LocalKafka:
         shutil.rmtree(staging, ignore_errors=True)
         goal = ["dependency:copy-dependencies", f"-DoutputDirectory={staging}"]
         failure = f"Maven could not resolve Kafka {version} from {self.pom} (offline?)"
-        _run(["mvn", "-q", "-B", "-f", str(self.pom), *goal], failure)
+        # Maven works beside its pom: a copy under the broker's home keeps it out of the
+        # installed package.
+        self.root.mkdir(parents=True, exist_ok=True)
+        pom = self.root / "pom.xml"
+        shutil.copyfile(self.pom, pom)
+        _run(["mvn", "-q", "-B", "-f", str(pom), *goal], failure)
         (staging / ".resolved").write_text(version + "\n")
         shutil.rmtree(self.libs, ignore_errors=True)
         staging.rename(self.libs)

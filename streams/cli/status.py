@@ -126,7 +126,11 @@ async def _lag(
     partitions: dict[str, int | None],
 ) -> GroupLag:
     lag = GroupLag(group, reads)
-    committed = await admin.list_consumer_group_offsets(group)
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+    except KafkaError:
+        # A new broker has no group coordinator until a group first commits: nothing is.
+        committed = {}
     tps = [TopicPartition(t, p) for t in topics for p in range(partitions.get(t) or 0)]
     ends = await consumer.end_offsets(tps) if tps else {}
     for tp in tps:
