@@ -35,15 +35,21 @@ class JsonFormatter(logging.Formatter):
 
 class TransientErrors(logging.Filter):
     """aiokafka logs at ERROR what it retries by itself at a normal start: the group
-    coordinator is not available while a new broker creates ``__consumer_offsets``. Such
-    records are kept at WARNING, so an error in the log means something to act on."""
+    coordinator is not available while a new broker creates ``__consumer_offsets``, a
+    topic just created has no leader for a moment. Such records are kept at WARNING, so
+    an error in the log means something to act on."""
 
-    RETRIED = ("GroupCoordinatorNotAvailableError", "NotCoordinatorForGroupError")
+    RETRIED = (
+        "GroupCoordinatorNotAvailableError",
+        "NotCoordinatorForGroupError",
+        "NotLeaderForPartitionError",
+        "LeaderNotAvailableError",
+    )
 
     def filter(self, record: logging.LogRecord) -> bool:
         if (
             record.levelno == logging.ERROR
-            and record.name.startswith("aiokafka.consumer.group_coordinator")
+            and record.name.startswith("aiokafka.consumer")
             and any(name in record.getMessage() for name in self.RETRIED)
         ):
             record.levelno, record.levelname = logging.WARNING, "WARNING"

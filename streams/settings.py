@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     topic_deadletter: str = Field(
         default="osint.items.deadletter", description="Rejected input with its reason."
     )
+    topic_watchlist: str = Field(
+        default="osint.watchlist",
+        description="Compacted topic of watchlists pushed with `watchfloor watchlist PATH "
+        "--push`; every worker takes the newest valid one while it runs.",
+    )
     partitions: int = Field(
         default=1, ge=1, description="Partitions of the topics the worker creates."
     )

@@ -78,18 +78,27 @@ def _talks_to_kafka(command: Command) -> Command:
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     import faust
 
-    from streams.pipeline.agents import AgentPluginError
+    from streams.pipeline.agents import AgentPluginError, check_enabled
     from streams.pipeline.app import create_app
     from streams.pipeline.topics import ensure_topics
+    from streams.pipeline.watchlist_topic import read_newest
 
     config = logging_config(settings.log_level)
     logging.config.dictConfig(config)
     try:
-        wf = create_app(settings)
+        check_enabled(settings.agents)  # before any Kafka client is made
     except AgentPluginError as exc:
         print(f"watchfloor: {exc}", file=sys.stderr)
         return 2
     _check_port_free(settings.web_host, settings.web_port)
+    asyncio.run(ensure_topics(settings))
+    # The newest watchlist pushed to the topic, if any, wins over the file.
+    newest, offsets = asyncio.run(read_newest(settings))
+    try:
+        wf = create_app(settings, watchlist=newest, watchlist_from=offsets)
+    except AgentPluginError as exc:
+        print(f"watchfloor: {exc}", file=sys.stderr)
+        return 2
     asyncio.run(ensure_topics(settings, wf.topics))
     settings.home.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     worker = faust.Worker(wf.app, loglevel=settings.log_level, quiet=True, logging_config=config)
@@ -259,6 +268,7 @@ def _sample(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+@_talks_to_kafka  # with --push
 def _watchlist(args: argparse.Namespace, settings: Settings) -> int:
     from streams.signals.watchlist import WatchlistError, load_watchlist
 
@@ -268,6 +278,23 @@ def _watchlist(args: argparse.Namespace, settings: Settings) -> int:
         print(f"watchfloor: {exc}", file=sys.stderr)
         return 2
     print(f"watchlist {wl.version}: {len(wl.signals)} signals ok")
+    if args.push:
+        if not args.path:
+            raise UserError("--push needs the PATH of the watchlist to push")
+        return _push_watchlist(settings, Path(args.path).read_text(encoding="utf-8"), wl.version)
+    return 0
+
+
+def _push_watchlist(settings: Settings, text: str, version: str) -> int:
+    from streams.pipeline.topics import ensure_topics
+    from streams.pipeline.watchlist_topic import push_watchlist
+
+    asyncio.run(ensure_topics(settings))
+    offset = asyncio.run(push_watchlist(settings, text))
+    print(
+        f"watchlist {version} pushed to {settings.topic_watchlist} (offset {offset}); "
+        "every worker takes it at its next batch"
+    )
     return 0
 
 
@@ -614,11 +641,17 @@ def _parser() -> argparse.ArgumentParser:
     p = command(
         "watchlist",
         _watchlist,
-        "Validate a watchlist file (default: the bundled one).",
+        "Validate a watchlist file (default: the bundled one), and push it to the workers.",
         "watchfloor watchlist my-watchlist.yaml",
+        "watchfloor watchlist my-watchlist.yaml --push",
     )
     p.add_argument(
         "path", nargs="?", default=None, help="the YAML file (format: docs/watchlists.md)"
+    )
+    p.add_argument(
+        "--push",
+        action="store_true",
+        help="then send it to the watchlist topic: every running worker takes it, no restart",
     )
     return parser
 

@@ -98,6 +98,7 @@ async def collect_status(settings: Settings) -> Status:
             settings.topic_signals,
             settings.topic_alerts,
             settings.topic_deadletter,
+            settings.topic_watchlist,
         ]
         existing = set(await admin.list_topics())
         described = await admin.describe_topics([t for t in wanted if t in existing])

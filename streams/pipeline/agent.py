@@ -19,6 +19,7 @@ from typing import Any, cast
 import faust
 
 from streams.pipeline.metrics import Metrics
+from streams.pipeline.watchlist_topic import WatchlistFeed
 from streams.settings import Settings
 from streams.signals.matcher import Matcher
 from streams.signals.watchlist import Watchlist
@@ -40,6 +41,9 @@ class AgentContext:
     watchlist: Watchlist
     matcher: Matcher
     make_topic: Callable[[str], faust.TopicT]
+    watchlists: WatchlistFeed
+    """``watchlists.subscribe(take)``: ``take(watchlist)`` runs, in the event loop, for
+    each new valid watchlist pushed while the worker runs (``docs/watchlists.md``)."""
     owned: list[str] = field(default_factory=list)
     """Topics agents declared as theirs, created with the pipeline's before the worker starts."""
     _topics: dict[str, faust.TopicT] = field(default_factory=dict)

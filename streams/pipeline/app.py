@@ -22,9 +22,10 @@ from streams.pipeline.agents import install_agents
 from streams.pipeline.health import add_kafka_probe
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.offsets import add_commit_guards
+from streams.pipeline.watchlist_topic import Offsets, WatchlistFeed
 from streams.settings import Settings
 from streams.signals.matcher import Matcher
-from streams.signals.watchlist import load_watchlist
+from streams.signals.watchlist import Watchlist, load_watchlist
 
 __all__ = ["Watchfloor", "create_app"]
 
@@ -54,13 +55,18 @@ def create_app(
     settings: Settings,
     registry: CollectorRegistry | None = None,
     plugins: Iterable[EntryPoint] | None = None,
+    watchlist: Watchlist | None = None,
+    watchlist_from: Offsets | None = None,
 ) -> Watchfloor:
     """The app with its agents: the built-in ones and the plugin agents ``settings.agents``
-    names, found among ``plugins`` (by default the installed ``watchfloor.agents``)."""
+    names, found among ``plugins`` (by default the installed ``watchfloor.agents``).
+    ``watchlist`` (default: the settings' file) is the one to start with; the watchlist
+    topic is followed from ``watchlist_from`` (default: its start)."""
     registry = registry if registry is not None else CollectorRegistry()
     metrics = Metrics(registry)
-    watchlist = load_watchlist(settings.watchlist)
+    watchlist = watchlist or load_watchlist(settings.watchlist)
     matcher = Matcher(watchlist)
+    feed = WatchlistFeed(settings, watchlist.version, watchlist_from or {})
 
     app = faust.App(
         settings.app_id,
@@ -103,7 +109,13 @@ def create_app(
             value_serializer="raw",
         )
 
-    ctx = AgentContext(app, settings, metrics, watchlist, matcher, topic)
+    ctx = AgentContext(app, settings, metrics, watchlist, matcher, topic, feed)
+    feed.subscribe(lambda taken: setattr(ctx, "watchlist", taken))
+
+    @app.task
+    async def follow_watchlist() -> None:
+        await app.add_runtime_dependency(feed)
+
     agents = install_agents(ctx, settings.agents, plugins)
 
     @app.task

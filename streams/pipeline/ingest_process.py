@@ -33,6 +33,7 @@ from streams.logs import logging_config
 from streams.pipeline.config import ingest_processor
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.raw_ingest import BatchCounts, MetricsReports, RawIngest
+from streams.pipeline.watchlist_topic import WatchlistFeed, read_newest
 from streams.settings import Settings
 from streams.signals.matcher import Matcher
 from streams.signals.watchlist import load_watchlist
@@ -172,12 +173,19 @@ async def _run(settings: Settings, conn: Connection) -> bool:
         stop.set()
 
     threading.Thread(target=listen, name="worker-pipe", daemon=True).start()
-    matcher = Matcher(load_watchlist(settings.watchlist))
-    ingest = RawIngest(settings, _PipeReports(conn), ingest_processor(settings, matcher), crash)
+    # As the worker does: the newest watchlist pushed, else the file, then each new one.
+    newest, offsets = await read_newest(settings)
+    watchlist = newest or load_watchlist(settings.watchlist)
+    core = ingest_processor(settings, Matcher(watchlist))
+    ingest = RawIngest(settings, _PipeReports(conn), core, crash)
+    feed = WatchlistFeed(settings, watchlist.version, offsets)
+    feed.subscribe(lambda taken: setattr(core, "matcher", Matcher(taken)))
+    await feed.start()
     # The process's start-up objects live as long as it does (see the worker's own freeze).
     gc.collect()
     gc.freeze()
     await ingest.start()
     await stop.wait()
     await ingest.stop()
+    await feed.stop()
     return bool(crashed)

@@ -29,7 +29,17 @@ def pipeline_topics(settings: Settings) -> list[str]:
         settings.topic_signals,
         settings.topic_alerts,
         settings.topic_deadletter,
+        settings.topic_watchlist,
     ]
+
+
+def _new_topic(settings: Settings, topic: str) -> NewTopic:
+    if topic == settings.topic_watchlist:
+        # One key, its newest value kept: a log of every version would only grow.
+        return NewTopic(
+            topic, 1, settings.replication_factor, topic_configs={"cleanup.policy": "compact"}
+        )
+    return NewTopic(topic, settings.partitions, settings.replication_factor)
 
 
 async def ensure_topics(settings: Settings, owned: Iterable[str] = ()) -> list[str]:
@@ -44,9 +54,7 @@ async def ensure_topics(settings: Settings, owned: Iterable[str] = ()) -> list[s
         if missing:
             # Another worker may win the race; the topic is there either way.
             with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(
-                    [NewTopic(t, settings.partitions, settings.replication_factor) for t in missing]
-                )
+                await admin.create_topics([_new_topic(settings, t) for t in missing])
             log.info("created topics", extra={"topics": missing})
         return missing
     finally:

@@ -38,6 +38,7 @@ __all__ = [
     "WatchlistError",
     "flat_terms",
     "load_watchlist",
+    "parse_watchlist",
 ]
 
 # As the bundled watchlist's (docs/detection.md): cold_count chosen leave-one-seed-out.
@@ -223,6 +224,11 @@ def load_watchlist(path: Path | None = None) -> Watchlist:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise WatchlistError(f"{where}: cannot read: {exc.strerror}") from exc
+    return parse_watchlist(text, where)
+
+
+def parse_watchlist(text: str, where: str) -> Watchlist:
+    """Validate a watchlist's YAML text; ``where`` names it in errors."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

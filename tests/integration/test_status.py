@@ -46,6 +46,7 @@ def test_status_shows_topics_lag_per_group_and_the_workers_own_figures(
         settings.topic_signals: 1,
         settings.topic_alerts: 1,
         settings.topic_deadletter: 1,
+        settings.topic_watchlist: 1,
     }
     ingest = lags[settings.ingest_group]
     assert ingest["partitions"] == {f"{settings.topic_raw}[0]": 0}

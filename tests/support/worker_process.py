@@ -68,6 +68,7 @@ def isolated_settings(
         topic_signals=f"{prefix}{run}.signals",
         topic_alerts=f"{prefix}{run}.alerts",
         topic_deadletter=f"{prefix}{run}.deadletter",
+        topic_watchlist=f"{prefix}{run}.watchlist",
         web_port=free_port(),
         **overrides,
     )

@@ -28,6 +28,9 @@ def test_a_coordinator_not_available_at_start_is_a_warning_and_other_errors_stay
         coordinator.error(
             "Group Coordinator Request failed: [Error 29] GroupAuthorizationFailedError"
         )
+        logging.getLogger("aiokafka.consumer.fetcher").error(
+            "Failed fetch offsets from 1: [Error 6] NotLeaderForPartitionError: x"
+        )
         logging.getLogger("streams.x").error("agent crashed", extra={"agent": "detect"})
     finally:
         root.handlers[:], root.level = saved
@@ -37,6 +40,7 @@ def test_a_coordinator_not_available_at_start_is_a_warning_and_other_errors_stay
     assert [(e["level"], e["logger"]) for e in lines] == [
         ("warning", "aiokafka.consumer.group_coordinator"),
         ("error", "aiokafka.consumer.group_coordinator"),
+        ("warning", "aiokafka.consumer.fetcher"),
         ("error", "streams.x"),
     ]
-    assert lines[2]["agent"] == "detect"
+    assert lines[3]["agent"] == "detect"

@@ -14,7 +14,14 @@ from importlib.metadata import EntryPoint, entry_points
 from streams.pipeline.agent import AgentContext, Install
 from streams.pipeline.agents import alertmanager, board, detect, feeds, http_items, ingest
 
-__all__ = ["BUILT_IN", "PLUGIN_GROUP", "AgentPluginError", "agent_registry", "install_agents"]
+__all__ = [
+    "BUILT_IN",
+    "PLUGIN_GROUP",
+    "AgentPluginError",
+    "agent_registry",
+    "check_enabled",
+    "install_agents",
+]
 
 PLUGIN_GROUP = "watchfloor.agents"
 
@@ -50,10 +57,10 @@ def agent_registry(plugins: Iterable[EntryPoint] | None = None) -> dict[str, Ins
     return found
 
 
-def install_agents(
-    ctx: AgentContext, enabled: Sequence[str], plugins: Iterable[EntryPoint] | None = None
-) -> list[str]:
-    """Install the built-in agents and the ``enabled`` plugin agents; return their names."""
+def check_enabled(
+    enabled: Sequence[str], plugins: Iterable[EntryPoint] | None = None
+) -> dict[str, Install]:
+    """The registry, once every ``enabled`` name is in it; ``AgentPluginError`` otherwise."""
     registry = agent_registry(plugins)
     unknown = [name for name in enabled if name not in registry]
     if unknown:
@@ -62,6 +69,14 @@ def install_agents(
             f"WATCHFLOOR_AGENTS names {', '.join(unknown)}, not an installed agent plugin "
             f"(installed: {', '.join(plugins_found)})"
         )
+    return registry
+
+
+def install_agents(
+    ctx: AgentContext, enabled: Sequence[str], plugins: Iterable[EntryPoint] | None = None
+) -> list[str]:
+    """Install the built-in agents and the ``enabled`` plugin agents; return their names."""
+    registry = check_enabled(enabled, plugins)
     names = [*BUILT_IN, *(n for n in enabled if n not in BUILT_IN)]
     for name in names:
         registry[name](ctx)

@@ -48,6 +48,7 @@ def install(ctx: AgentContext) -> None:
     watchlist = ctx.watchlist
     step = min(s.size for s in watchlist.scales)
     view = BoardView(step, watchlist.detectors_of_key)
+    ctx.watchlists.subscribe(lambda taken: setattr(view, "detectors_of", taken.detectors_of_key))
     feed = _BoardFeed(settings, view)
     token = settings.http_token.get_secret_value() if settings.http_token else None
 

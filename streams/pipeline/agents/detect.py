@@ -34,6 +34,7 @@ from streams.pipeline.agent import AgentContext, batches, crash_worker_on_error
 from streams.pipeline.config import detect_config
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.sent_alerts import sent_alert_ids
+from streams.signals.watchlist import Watchlist
 from streams.sources.decode import Rejection, describe
 
 __all__ = ["install"]
@@ -90,6 +91,34 @@ def install(ctx: AgentContext) -> None:
         idle_after=settings.idle_partition_timeout,
     )
 
+    signals_now = {s.id for s in ctx.watchlist.signals}
+    removed: set[str] = set()
+    """Signals a new watchlist dropped, whose keys the next batch expires."""
+
+    def take(watchlist: Watchlist) -> None:
+        # In the event loop, so never inside process(): the next batch uses it whole.
+        nonlocal signals_now
+        ids = {s.id for s in watchlist.signals}
+        removed.update(signals_now - ids)
+        removed.difference_update(ids)
+        signals_now = ids
+        processor.detection = Detection(detect_config(settings, watchlist))
+        processor.version = watchlist.version
+
+    ctx.watchlists.subscribe(take)
+
+    def expire_removed() -> None:
+        gone = [k for k in list(state) if bytes(k).split(b"|", 1)[0].decode() in removed]
+        for key in gone:
+            del state[key]
+            open_keys.set_open(key, False)
+        if gone:
+            log.info(
+                "keys of signals no longer watched expired",
+                extra={"signals": sorted(removed), "keys": len(gone)},
+            )
+        removed.clear()
+
     already_sent: dict[int, set[str]] = {}
     """Per signals partition, the ids on its alerts partition when this worker first
     processed it after taking it (at least once; read before its first batch)."""
@@ -128,6 +157,8 @@ def install(ctx: AgentContext) -> None:
                 unread = {p for p, _ in records} - already_sent.keys()
                 if unread:
                     await read_sent(unread)
+            if removed:
+                expire_removed()
             result = processor.process(records, datetime.now(UTC))
             repeats = [
                 a

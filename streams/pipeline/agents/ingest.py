@@ -16,6 +16,8 @@ from streams.pipeline.agent import AgentContext
 from streams.pipeline.config import ingest_processor
 from streams.pipeline.ingest_process import IngestProcesses
 from streams.pipeline.raw_ingest import MetricsReports, RawIngest
+from streams.signals.matcher import Matcher
+from streams.signals.watchlist import Watchlist
 
 __all__ = ["install"]
 
@@ -28,6 +30,12 @@ def install(ctx: AgentContext) -> None:
     else:
         core = ingest_processor(settings, ctx.matcher)
         raw_ingest = RawIngest(settings, MetricsReports(ctx.metrics), core, app.crash)
+
+        def take(watchlist: Watchlist) -> None:
+            # Between two batches: process() runs without yielding to the event loop.
+            core.matcher = Matcher(watchlist)
+
+        ctx.watchlists.subscribe(take)
 
     @app.task
     async def start_ingest() -> None:
