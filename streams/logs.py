@@ -53,7 +53,24 @@ class TransientErrors(logging.Filter):
             and any(name in record.getMessage() for name in self.RETRIED)
         ):
             record.levelno, record.levelname = logging.WARNING, "WARNING"
+        elif record.name == "aiohttp.server" and (refused := _bad_request(record)):
+            # A client's malformed request, already answered with a 4xx: a line, not a
+            # traceback at ERROR.
+            record.msg = f"{record.getMessage()}: refused, {refused}"[:500]
+            record.args = None
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
         return True
+
+
+def _bad_request(record: logging.LogRecord) -> BaseException | None:
+    """The client error (a 4xx) a record of aiohttp's server reports, if it is one."""
+    from aiohttp.http_exceptions import HttpProcessingError
+
+    error = record.exc_info[1] if record.exc_info else None
+    if isinstance(error, HttpProcessingError) and 400 <= (error.code or 0) < 500:
+        return error
+    return None
 
 
 def logging_config(level: str) -> dict[str, Any]:

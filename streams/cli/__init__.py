@@ -91,6 +91,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         print(f"watchfloor: {exc}", file=sys.stderr)
         return 2
     _check_port_free(settings.web_host, settings.web_port)
+    _raise_descriptor_limit()
     asyncio.run(ensure_topics(settings))
     # The newest watchlist pushed to the topic, if any, wins over the file.
     newest, offsets = asyncio.run(read_newest(settings))
@@ -138,6 +139,17 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
     for reason, n in report.reasons.most_common():
         print(f"  {n:,} {reason}, the first at {report.examples[reason]}")
     return 0 if report.unreadable == 0 else 1
+
+
+def _raise_descriptor_limit(most: int = 65_536) -> None:
+    """Raise the soft limit on open files to the hard one (at most ``most``): the default
+    1,024 is one burst of idle HTTP clients away from leaving Kafka no sockets."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = most if hard == resource.RLIM_INFINITY else min(hard, most)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 def _check_port_free(host: str, port: int) -> None:

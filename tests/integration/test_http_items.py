@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 
 import orjson
 import pytest
@@ -83,3 +84,36 @@ def test_a_large_body_arriving_in_many_packets_is_read_whole(
     assert len(body) > 600_000
     assert post(settings, body, token=None) == (202, {"accepted": [f"m{i}" for i in range(200)]})
     worker.wait_until("all 200", lambda m: m.get("watchfloor_items_ingested_total") == 200)
+
+
+def raw_request(port: int, head: bytes, body: bytes = b"") -> int:
+    """The status of one HTTP/1.1 request written byte for byte (headers no client sends)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(head + b"\r\nConnection: close\r\n\r\n" + body)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    return int(answer.split(b" ", 2)[1])
+
+
+def test_malformed_headers_get_a_4xx_and_never_a_500(settings: Settings, worker_factory) -> None:
+    settings = settings.model_copy(update={"http_token": SecretStr(TOKEN)})
+    worker = worker_factory(settings)
+    body = orjson.dumps(ITEM)
+    post_head = (
+        b"POST /v1/items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode()
+    )
+    port = settings.web_port
+    # Bytes that are not UTF-8 where the token goes, on the items and the board's API.
+    assert raw_request(port, post_head + b"\r\nAuthorization: Bearer \xff\xfe\xfd", body) == 401
+    get_alerts = b"GET /v1/alerts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xc3\x28"
+    assert raw_request(port, get_alerts) == 401
+    # A header far over any sane size, and a header line that is not one.
+    assert 400 <= raw_request(port, post_head + b"\r\nX-Padding: " + b"a" * 20_000, body) < 500
+    assert 400 <= raw_request(port, post_head + b"\r\nno colon here", body) < 500
+    assert (
+        raw_request(port, post_head + b"\r\nAuthorization: Bearer " + TOKEN.encode(), body) == 202
+    )
+    worker.check_alive()
+    assert "Traceback" not in worker.log.read_text(errors="replace")

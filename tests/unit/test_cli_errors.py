@@ -133,3 +133,19 @@ def test_version_help_with_examples_and_the_exit_codes(
         assert f"examples:\n  watchfloor {name}" in capsys.readouterr().out.replace(
             "WATCHFLOOR_KAFKA_BOOTSTRAP=kafka:9092 WATCHFLOOR_WEB_PORT=6066 ", ""
         ), name
+
+
+def test_the_worker_raises_its_open_file_limit_to_the_hard_one() -> None:
+    import resource
+
+    from streams.cli import _raise_descriptor_limit
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))
+        _raise_descriptor_limit(most=4096)
+        raised, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        expected = 4096 if hard == resource.RLIM_INFINITY else min(hard, 4096)
+        assert raised == max(min(1024, hard), expected)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
