@@ -11,7 +11,7 @@ points (``docs/extending.md``).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -84,10 +84,27 @@ Install = Callable[[AgentContext], None]
 """An agent: declares what it needs on the context's app."""
 
 
-def batches(stream: faust.StreamT[Any], settings: Settings) -> AsyncIterable[Any]:
-    """Batches of events, as ``WATCHFLOOR_BATCH_SIZE`` and ``_BATCH_WITHIN`` allow.
-    ``take_events`` is on Faust's Stream, not on its StreamT protocol."""
-    return cast(faust.Stream, stream).take_events(settings.batch_size, settings.batch_within)
+async def batches(stream: faust.StreamT[Any], settings: Settings) -> AsyncIterator[list[Any]]:
+    """Batches of events, as ``WATCHFLOOR_BATCH_SIZE`` and ``_BATCH_WITHIN`` allow, acknowledged
+    only once the agent has processed them.
+
+    Faust's ``take_events`` acknowledges a batch when its generator moves on or is closed,
+    processed or not: an agent cancelled mid-batch (the worker stopping) would have its
+    batch acknowledged when the generator is finalized, and its offsets committed on the
+    way out, so the batch would never be processed. A batch the agent did not finish is
+    therefore marked as acknowledged without telling the consumer, which keeps its offsets
+    and every later one uncommitted: the next owner of the partition reads it again.
+    """
+    # take_events is on Faust's Stream, not on its StreamT protocol.
+    source = cast(faust.Stream, stream).take_events(settings.batch_size, settings.batch_within)
+    async for events in source:
+        batch = list(events)
+        try:
+            yield batch
+        except BaseException:  # GeneratorExit when the agent left mid-batch
+            for event in batch:
+                event.message.acked = True
+            raise
 
 
 @asynccontextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging.config
 from importlib.metadata import EntryPoint
+from typing import Any
 
 import pytest
 
@@ -87,3 +88,30 @@ def test_the_command_line_lists_the_agents_and_refuses_a_worker_with_an_unknown_
     monkeypatch.setattr(logging.config, "dictConfig", lambda config: None)  # the worker's
     assert main(["worker"]) == 2  # before any Kafka client is made
     assert "WATCHFLOOR_AGENTS names nope, not an installed" in capsys.readouterr().err
+
+
+async def test_a_batch_the_agent_did_not_finish_is_never_acknowledged() -> None:
+    """Faust's take_events acks a batch when closed, processed or not (as here)."""
+    from types import SimpleNamespace
+
+    from streams.pipeline.agent import batches
+
+    committed: list[int] = []
+
+    class Stream:
+        async def take_events(self, size: int, within: float) -> Any:
+            for first in (0, 2, 4):
+                events = [SimpleNamespace(message=SimpleNamespace(acked=False, offset=o))
+                          for o in (first, first + 1)]  # fmt: skip
+                try:
+                    yield events
+                finally:  # as Faust: ack whatever was handed out
+                    committed.extend(e.message.offset for e in events if not e.message.acked)
+
+    agen = batches(Stream(), Settings())  # type: ignore[arg-type]
+    done = await agen.__anext__()
+    assert [e.message.offset for e in done] == [0, 1]
+    await agen.__anext__()  # the first batch was processed: acknowledged
+    assert committed == [0, 1]
+    await agen.aclose()  # the agent stopped while the second batch was in hand
+    assert committed == [0, 1]
