@@ -12,15 +12,17 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, get_args
 
 from streams.backtest.series import CountSeries, run_series
 from streams.detect.detectors import DetectorBase
+from streams.detect.severity import Severity
 from streams.models import Alert, SignalHit
 
 __all__ = ["BoardView"]
 
-SEVERITIES = ("info", "warning", "critical")
+SEVERITIES: tuple[str, ...] = get_args(Severity)
+"""Least to most severe."""
 
 
 class BoardView:

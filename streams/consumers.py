@@ -1,12 +1,29 @@
-"""Helpers for the short-lived, group-less consumers of commands and the board."""
+"""The group-less consumers of commands, the board and the watchlist feed: made and
+stopped the same way everywhere."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
-__all__ = ["stop_consumer"]
+from streams.kafka_security import client_security
+from streams.settings import Settings
+
+__all__ = ["group_less_consumer", "stop_consumer"]
+
+
+def group_less_consumer(settings: Settings, *topics: str, **options: Any) -> AIOKafkaConsumer:
+    """A consumer in no group, committing nothing: it reads every partition it subscribes
+    to (or is assigned) and never takes one from a consumer group's member."""
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=settings.bootstrap,
+        enable_auto_commit=False,
+        **options,
+        **client_security(settings),
+    )
 
 
 async def stop_consumer(consumer: AIOKafkaConsumer) -> None:

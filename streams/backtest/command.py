@@ -34,7 +34,7 @@ from streams.offline import OfflineRun, run_offline
 from streams.progress import Progress
 from streams.settings import Settings
 from streams.signals.watchlist import load_watchlist
-from streams.sources.files import iter_records
+from streams.sources.files import iter_records, list_inputs
 
 __all__ = [
     "NabRun",
@@ -193,9 +193,8 @@ def reports_from_run(run: OfflineRun, labels: Labels | None) -> list[KeyReport]:
 def count_records(path: Path) -> int | None:
     """Records in a JSONL file or a folder of them, by counting lines; None where that is
     not cheap to know (compressed files) or not a line count (markdown, CSV)."""
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     total = 0
-    for file in files:
+    for file in list_inputs(path):
         if file.suffix.lower() != ".jsonl":
             return None
         with file.open("rb") as fh:

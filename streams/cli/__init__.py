@@ -100,7 +100,8 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     except AgentPluginError as exc:
         print(f"watchfloor: {exc}", file=sys.stderr)
         return 2
-    asyncio.run(ensure_topics(settings, wf.topics))
+    if wf.topics:  # the pipeline's own were made above; these are the agents'
+        asyncio.run(ensure_topics(settings, wf.topics))
     settings.home.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     worker = faust.Worker(wf.app, loglevel=settings.log_level, quiet=True, logging_config=config)
     worker.execute_from_commandline()  # runs until SIGINT/SIGTERM, then exits the process

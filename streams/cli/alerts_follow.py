@@ -6,10 +6,9 @@ import sys
 import time
 from typing import TextIO
 
-from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
-from streams.kafka_security import client_security
+from streams.consumers import group_less_consumer, stop_consumer
 from streams.models import Alert
 from streams.settings import Settings
 
@@ -48,17 +47,15 @@ async def follow_alerts(
     """Print alerts until ``limit`` are shown or none arrived for ``idle_exit`` seconds."""
     # No consumer group: following alerts must never steal partitions from a real consumer.
     # Subscribing without a group reads every partition, including ones added later.
-    consumer = AIOKafkaConsumer(
+    consumer = group_less_consumer(
+        settings,
         settings.topic_alerts,
-        bootstrap_servers=settings.bootstrap,
-        enable_auto_commit=False,
         auto_offset_reset="earliest" if from_beginning else "latest",
-        **client_security(settings),
     )
     try:
         await consumer.start()
     except BaseException:
-        await consumer.stop()  # closes what start opened before it failed
+        await stop_consumer(consumer)  # closes what start opened before it failed
         raise
     shown = 0
     try:
@@ -76,7 +73,7 @@ async def follow_alerts(
                 out.flush()
                 shown += 1
     finally:
-        await consumer.stop()
+        await stop_consumer(consumer)
     return shown
 
 

@@ -16,11 +16,11 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 
-from streams.consumers import stop_consumer
+from streams.consumers import group_less_consumer, stop_consumer
 from streams.kafka_security import client_security
 from streams.models import RESENT_HEADER, DeadLetter
 from streams.settings import Settings
@@ -82,11 +82,7 @@ def summary(letters: Iterable[Letter]) -> Counter[tuple[str, str]]:
 async def read_letters(settings: Settings) -> list[Letter]:
     """Every dead letter on the topic now, oldest first per partition. Records that are not
     dead letters (another writer) are left out."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap,
-        enable_auto_commit=False,
-        **client_security(settings),
-    )
+    consumer = group_less_consumer(settings)
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, **client_security(settings))
     await admin.start()
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.error import URLError
 from urllib.request import ProxyHandler, build_opener
@@ -20,7 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from prometheus_client.parser import text_string_to_metric_families
 
-from streams.consumers import stop_consumer
+from streams.consumers import group_less_consumer, stop_consumer
 from streams.kafka_security import client_security
 from streams.settings import Settings
 from streams.signals.watchlist import WatchlistError, load_watchlist
@@ -88,7 +89,7 @@ async def collect_status(settings: Settings) -> Status:
         status.broker = f"down ({type(exc).__name__})"
         await admin.close()
         return status
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, **security)
+    consumer = group_less_consumer(settings)
     try:
         cluster = await admin.describe_cluster()
         status.broker = f"up ({len(cluster['brokers'])} brokers)"
@@ -170,8 +171,6 @@ def format_status(status: Status) -> str:
     lines.append(f"watchlist {status.watchlist}")
     worker = status.worker
     if worker.get("up"):
-        from datetime import UTC, datetime
-
         mark = worker.get("watermark") or 0
         when = datetime.fromtimestamp(mark, UTC).isoformat() if mark else "none yet"
         lines.append(

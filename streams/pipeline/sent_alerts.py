@@ -15,9 +15,9 @@ import time
 from collections.abc import Iterable
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
-from streams.kafka_security import client_security
+from streams.consumers import group_less_consumer, stop_consumer
 from streams.settings import Settings
 
 __all__ = ["TAIL", "sent_alert_ids"]
@@ -33,12 +33,7 @@ async def sent_alert_ids(
     tps = [TopicPartition(settings.topic_alerts, p) for p in partitions]
     if not tps:
         return set()
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        **client_security(settings),
-    )
+    consumer = group_less_consumer(settings)
     await consumer.start()
     try:
         consumer.assign(tps)
@@ -58,4 +53,4 @@ async def sent_alert_ids(
                     ids.add(str(orjson.loads(record.value or b"{}").get("alert_id", "")))
         raise TimeoutError(f"could not read the tail of {settings.topic_alerts}")
     finally:
-        await consumer.stop()
+        await stop_consumer(consumer)

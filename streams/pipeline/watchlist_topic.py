@@ -16,10 +16,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from mode import Service
 
-from streams.consumers import stop_consumer
+from streams.consumers import group_less_consumer, stop_consumer
 from streams.kafka_security import client_security
 from streams.settings import Settings
 from streams.signals.watchlist import Watchlist, WatchlistError, parse_watchlist
@@ -29,12 +29,6 @@ __all__ = ["KEY", "WatchlistFeed", "push_watchlist", "read_newest"]
 log = logging.getLogger(__name__)
 KEY = b"watchlist"
 Offsets = dict[TopicPartition, int]
-
-
-def _consumer(settings: Settings) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap, enable_auto_commit=False, **client_security(settings)
-    )
 
 
 def _take(text: bytes, where: str) -> Watchlist | None:
@@ -49,7 +43,7 @@ async def read_newest(settings: Settings) -> tuple[Watchlist | None, Offsets]:
     """The newest valid watchlist on the topic (None if there is none), and where the topic
     ends: a feed started there sees only what comes after."""
     tp = TopicPartition(settings.topic_watchlist, 0)
-    consumer = _consumer(settings)
+    consumer = group_less_consumer(settings)
     await consumer.start()
     newest: Watchlist | None = None
     try:
@@ -97,7 +91,7 @@ class WatchlistFeed(Service):
 
     @Service.task
     async def _follow(self) -> None:
-        consumer = _consumer(self.settings)
+        consumer = group_less_consumer(self.settings)
         await consumer.start()
         try:
             tps = list(self._start) or [TopicPartition(self.settings.topic_watchlist, 0)]

@@ -21,14 +21,13 @@ import logging
 from importlib import resources
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 from faust.web import Request, Response, View
 from mode import Service
 from pydantic import TypeAdapter, ValidationError
 
 from streams.board import SEVERITIES, BoardView
-from streams.kafka_security import client_security
+from streams.consumers import group_less_consumer, stop_consumer
 from streams.models import Alert, SignalHit, SignalRecord, WatermarkTick
 from streams.pipeline.agent import AgentContext
 from streams.settings import Settings
@@ -119,13 +118,8 @@ class _BoardFeed(Service):
     async def _read(self) -> None:
         settings = self.settings
         # No group: the board must see every partition and never take one from an agent.
-        consumer = AIOKafkaConsumer(
-            settings.topic_alerts,
-            settings.topic_signals,
-            bootstrap_servers=settings.bootstrap,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            **client_security(settings),
+        consumer = group_less_consumer(
+            settings, settings.topic_alerts, settings.topic_signals, auto_offset_reset="earliest"
         )
         while not self.should_stop:
             try:
@@ -141,7 +135,7 @@ class _BoardFeed(Service):
                     for record in records:
                         self._take(tp.topic, record.value or b"")
         finally:
-            await consumer.stop()
+            await stop_consumer(consumer)
 
     def _take(self, topic: str, value: bytes) -> None:
         try:
