@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError
 from urllib.parse import quote
-from urllib.request import ProxyHandler, Request, build_opener
+from urllib.request import Request
 
 import pytest
 from pydantic import SecretStr
@@ -25,12 +25,12 @@ from pydantic import SecretStr
 from streams.offline import run_offline
 from streams.settings import Settings
 from tests.integration.test_pipeline import feed_lines, run_pipeline
+from tests.support.worker_process import open_local
 
 pytestmark = pytest.mark.integration
 
 TOKEN = "board-test-token-0123456789"
 KEY = "belarus-men-crossing-eu|eastern-europe"
-_open = build_opener(ProxyHandler({})).open
 
 
 def status(settings: Settings, path: str, token: str | None = TOKEN) -> int:
@@ -47,7 +47,7 @@ def api(settings: Settings, path: str, token: str | None = TOKEN) -> Any:
     request = Request(f"http://127.0.0.1:{settings.web_port}{path}")
     if token:
         request.add_header("Authorization", f"Bearer {token}")
-    with _open(request, timeout=10) as resp:
+    with open_local(request, timeout=10) as resp:
         return json.loads(resp.read())
 
 

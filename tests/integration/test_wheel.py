@@ -10,18 +10,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.request import ProxyHandler, build_opener
 
 import pytest
 
-from tests.support.worker_process import free_port
+from tests.support.worker_process import free_port, open_local
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 # What a wheel is built from; the rest of the checkout (.venv, .git, broker data) is not.
 SOURCES = ("pyproject.toml", "README.md", "streams")
-_open = build_opener(ProxyHandler({})).open
 
 
 def build_wheel(work: Path) -> Path:
@@ -85,9 +83,9 @@ def test_the_wheel_runs_the_broker_status_replay_and_worker_outside_the_checkout
             deadline = time.monotonic() + 120
             while True:
                 try:
-                    with _open(f"http://127.0.0.1:{port}/v1/alerts", timeout=3) as resp:
+                    with open_local(f"http://127.0.0.1:{port}/v1/alerts", timeout=3) as resp:
                         json.loads(resp.read())
-                    with _open(f"http://127.0.0.1:{port}/board/", timeout=3) as resp:
+                    with open_local(f"http://127.0.0.1:{port}/board/", timeout=3) as resp:
                         assert b"Watchfloor" in resp.read()
                     status = json.loads(run("status", "--json").stdout)
                     ingest = next(g for g in status["groups"] if g["reads"] == "ingest")

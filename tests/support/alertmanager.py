@@ -11,14 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.error import URLError
-from urllib.request import ProxyHandler, build_opener
 
 import yaml
 
-__all__ = ["Alertmanager", "WebhookReceiver", "alertmanager_config"]
+from tests.support.worker_process import open_local
 
-# Local addresses only: a proxy set in the environment must not be asked for them.
-_open = build_opener(ProxyHandler({})).open
+__all__ = ["Alertmanager", "WebhookReceiver", "alertmanager_config"]
 
 
 class WebhookReceiver:
@@ -101,14 +99,14 @@ class Alertmanager:
 
     def ready(self) -> bool:
         try:
-            with _open(f"{self.url}/-/ready", timeout=2) as resp:
+            with open_local(f"{self.url}/-/ready", timeout=2) as resp:
                 return bool(resp.status == 200)
         except (URLError, OSError):
             return False
 
     def alerts(self) -> list[dict[str, Any]]:
         """``GET /api/v2/alerts``: active, silenced and inhibited alerts alike."""
-        with _open(f"{self.url}/api/v2/alerts", timeout=5) as resp:
+        with open_local(f"{self.url}/api/v2/alerts", timeout=5) as resp:
             return list(json.loads(resp.read()))
 
     def stop(self) -> None:

@@ -20,7 +20,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError
-from urllib.request import Request, urlopen
+from urllib.request import ProxyHandler, Request, build_opener, urlopen
 
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
@@ -32,6 +32,7 @@ __all__ = [
     "WorkerError",
     "WorkerProcess",
     "free_port",
+    "open_local",
     "post_items",
     "rebalanced",
     "scrape",
@@ -40,6 +41,9 @@ __all__ = [
 ]
 
 Samples = list[tuple[str, dict[str, str], float]]
+
+open_local = build_opener(ProxyHandler({})).open
+"""``urlopen`` for addresses on this machine: a proxy set in the environment is not asked."""
 """Every sample of a scrape: (name, labels, value)."""
 
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.request import ProxyHandler, build_opener
 
 import orjson
 
@@ -29,12 +28,16 @@ from streams.sources.files import FileRecord
 from streams.sources.samplefeed import DEFAULT_SURGE, signal_reports
 from tests.support.faults.accounting import FaultReport, topic_position, wait_accounted
 from tests.support.faults.feed import fault_feed
-from tests.support.worker_process import WorkerProcess, free_port, isolated_settings, total
+from tests.support.worker_process import (
+    WorkerProcess,
+    free_port,
+    isolated_settings,
+    open_local,
+    total,
+)
 
 __all__ = ["broker_outage", "clock_trouble", "crash_restart", "rebalance"]
 
-# Local addresses only: a proxy set in the environment must not be asked for them.
-_open = build_opener(ProxyHandler({})).open
 
 RECEIVED = "watchfloor_records_received_total"
 ALERTS = "watchfloor_alerts_emitted_total"
@@ -218,9 +221,9 @@ def _board_answers(port: int) -> str:
     """Whether the worker's board page and alerts API answer: "up, N alerts" or why not."""
     base = f"http://127.0.0.1:{port}"
     try:
-        with _open(f"{base}/board/", timeout=5) as page:
+        with open_local(f"{base}/board/", timeout=5) as page:
             page.read()
-        with _open(f"{base}/v1/alerts", timeout=5) as resp:
+        with open_local(f"{base}/v1/alerts", timeout=5) as resp:
             alerts = json.loads(resp.read())["alerts"]
     except (OSError, ValueError, KeyError) as exc:
         return f"down ({exc})"
