@@ -116,12 +116,14 @@ def test_the_api_lists_alerts_filters_them_and_gives_a_keys_series(
 def test_the_board_shows_filters_and_charts_the_alerts_in_chromium(
     board_worker: tuple[Settings, int], browser: Any, tmp_path: Path
 ) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.select import Select
     from selenium.webdriver.support.ui import WebDriverWait
 
     settings, expected = board_worker
-    wait = WebDriverWait(browser, 30)
+    # The page redraws the table every few seconds: a row found just before may be gone.
+    wait = WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,))
     browser.get(f"http://127.0.0.1:{settings.web_port}/board/#token={TOKEN}")
 
     def rows() -> list[Any]:
@@ -142,7 +144,8 @@ def test_the_board_shows_filters_and_charts_the_alerts_in_chromium(
     wait.until(lambda _: len(rows()) == expected)
 
     # A key's chart: its counts as bars, the expected count as a line, alerts marked.
-    browser.find_element(By.CSS_SELECTOR, f"button.key[data-key='{KEY}']").click()
+    key = f"button.key[data-key='{KEY}']"
+    wait.until(lambda _: browser.find_element(By.CSS_SELECTOR, key).click() or True)
     wait.until(lambda _: browser.find_elements(By.CSS_SELECTOR, "#chart svg rect.bar"))
     chart = browser.find_element(By.CSS_SELECTOR, "#chart svg")
     assert chart.find_elements(By.CSS_SELECTOR, "polyline.baseline")
