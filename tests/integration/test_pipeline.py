@@ -139,13 +139,23 @@ def test_a_restarted_worker_restores_detection_state_from_the_changelog(
         "the rest, by the restarted worker",
         lambda m: m.get("watchfloor_records_received_total", 0) >= len(lines) - cut,
     )
-    want = {a.alert_id for a in expected.alerts}
+    want = {a.alert_id: _described(a.model_dump(mode="json")) for a in expected.alerts}
     deadline = time.monotonic() + 60
-    got: set[str] = set()
-    while time.monotonic() < deadline and got != want:
-        got = {json.loads(v)["alert_id"] for _, v in read_topic(settings, settings.topic_alerts)}
+    got: dict[str, str] = {}
+    while time.monotonic() < deadline and got.keys() != want.keys():
+        sent = [json.loads(v) for _, v in read_topic(settings, settings.topic_alerts)]
+        got = {a["alert_id"]: _described(a) for a in sent}
     # Baselines, open windows and re-alert state all came back: the same alerts as one run.
-    assert got == want
+    extra = sorted(d for i, d in got.items() if i not in want)
+    missing = sorted(d for i, d in want.items() if i not in got)
+    assert not extra and not missing, (
+        f"extra {extra}, missing {missing}; logs in {first.log.parent}"
+    )
+
+
+def _described(alert: dict[str, object]) -> str:
+    """An alert in a failure message: what tells two alerts of one key apart."""
+    return " ".join(str(alert.get(k)) for k in ("key", "window_start", "scale", "update", "count"))
 
 
 def test_a_worker_that_lost_the_state_behind_sent_alerts_does_not_send_them_again(
