@@ -161,6 +161,12 @@ class Metrics:
             "Signal keys with detection state on this worker.",
             registry=registry,
         )
+        self.state_writes = Counter(
+            "watchfloor_state_writes_total",
+            "Key states written to the detection table and its changelog: each key changed "
+            "since the last offset commit, once.",
+            registry=registry,
+        )
         self.watermark = Gauge(
             "watchfloor_watermark_seconds",
             "Event-time watermark of detection (Unix time).",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -29,6 +29,7 @@ from pydantic import TypeAdapter, ValidationError
 from streams.codec import encode
 from streams.detect.engine import Detection, HitOutcome
 from streams.detect.processor import DetectProcessor, OpenKeys
+from streams.detect.write_behind import WriteBehind
 from streams.models import DeadLetter, SignalHit, SignalRecord, WatermarkTick
 from streams.pipeline.agent import AgentContext, batches, crash_worker_on_error
 from streams.pipeline.config import detect_config
@@ -62,7 +63,9 @@ def install(ctx: AgentContext) -> None:
     )
     app.tables.add(table)
     # Faust's stubs type tables as plain collections; this one is a mapping of raw bytes.
-    state = cast(MutableMapping[bytes, bytes], table)
+    # Writes reach it (and its changelog) once per key in front of each offset commit, or
+    # at the end of each batch with exactly_once, whose transactions need them there.
+    state = WriteBehind(cast(MutableMapping[bytes, bytes], table))
     exactly_once = settings.processing_guarantee == "exactly_once"
     # Held while a detect batch writes its alerts and state, and by every transaction
     # commit: a transaction then never ends between an alert and the state recording it.
@@ -195,7 +198,8 @@ def install(ctx: AgentContext) -> None:
             # alert, never loses one; exactly once, both are in one transaction.
             await asyncio.gather(*sends)
             processor.commit(result)
-            await asyncio.gather(*table.take_sent())
+            if exactly_once:
+                await write_state()
         now = time.time()
         for hit, outcome in result.outcomes:
             _count(metrics, hit, outcome, now)
@@ -210,13 +214,29 @@ def install(ctx: AgentContext) -> None:
         if processor.watermarks:
             metrics.watermark.set(max(processor.watermarks.values()))
 
+    async def write_state() -> None:
+        """The keys changed since the last write, to the table and its changelog."""
+        written = state.flush()
+        metrics.state_writes.inc(written)
+        # A send that failed fails here: at least once, the commit it came before.
+        await asyncio.gather(*table.take_sent())
+
     @app.agent(signals_topic, name="detect")
     async def detect(stream: faust.StreamT[bytes]) -> None:
         if exactly_once:
             _commit_between_batches(app.producer, batch_output)
+        else:
+            _write_before_commits(app.consumer, write_state)
         async for events in batches(stream, settings):
             async with crash_worker_on_error(app, "detect"):
                 await detect_batch(list(events))
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # stubs predate async receivers
+    async def _on_revoked(app: faust.App, revoked: Any, **_: Any) -> None:
+        # With stream_wait_empty off, Faust does not commit on a rebalance; what the
+        # batches since the last commit changed is written now, while the partitions are
+        # still ours, and their next owner reads those batches again on top of it.
+        await write_state()
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # stubs predate async receivers
     async def _on_assigned(app: faust.App, assigned: Any, **_: Any) -> None:
@@ -233,6 +253,25 @@ def install(ctx: AgentContext) -> None:
                 "rebalance may crash workers: run one worker, or use at_least_once",
                 extra={"app_id": settings.app_id, "partitions": mine, "of": settings.partitions},
             )
+
+
+def _write_before_commits(consumer: Any, write: Callable[[], Awaitable[None]]) -> None:
+    """Make every offset commit of Faust's consumer wait until detection's state is written.
+
+    At least once, a commit must never cover a batch whose state is still only in the
+    write-behind store: the state would be lost with the worker and the batch not read
+    again. Every commit, on a timer or on stopping, goes through ``force_commit``.
+    """
+    if getattr(consumer, "_watchfloor_writes_first", False):
+        return
+    force_commit = consumer.force_commit
+
+    async def write_then_commit(*args: Any, **kwargs: Any) -> bool:
+        await write()
+        return bool(await force_commit(*args, **kwargs))
+
+    consumer.force_commit = write_then_commit
+    consumer._watchfloor_writes_first = True
 
 
 def _commit_between_batches(producer: ProducerT, lock: asyncio.Lock) -> None:
