@@ -27,7 +27,7 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -56,6 +56,10 @@ from tests.support.worker_process import (
 
 POLL_SECONDS = 0.1
 LATENCY = "watchfloor_processing_latency_seconds"
+WARMUP_SECONDS = 5.0
+"""A steady run's latency is also given without its first seconds: a worker's first hits
+wait on its start-up (first fetches, first code paths, the read of the alerts already
+sent), which a long-running worker has behind it."""
 
 Record = tuple[bytes, bytes]  # (key, value), encoded before any clock starts
 
@@ -191,15 +195,16 @@ class Quantile:
     upper: float
 
 
-def histogram_quantile(q: float, samples: Samples, name: str) -> Quantile | None:
+def histogram_quantile(
+    q: float, samples: Samples, name: str, since: Samples | None = None
+) -> Quantile | None:
     """Like PromQL's histogram_quantile: find the bucket holding rank q·count and
     interpolate linearly inside it (lower bound 0 for the first bucket); a rank in the
-    +Inf bucket gives the highest finite bound."""
-    summed: dict[float, float] = {}  # over workers: each serves its own histogram
-    for n, labels, value in samples:
-        if n == f"{name}_bucket":
-            le = float(labels["le"])
-            summed[le] = summed.get(le, 0.0) + value
+    +Inf bucket gives the highest finite bound. With ``since``, of the observations made
+    after those samples were taken (as PromQL's ``increase`` over a range)."""
+    summed = _buckets(samples, name)
+    for le, before in _buckets(since or [], name).items():
+        summed[le] -= before
     buckets = sorted(summed.items())
     if not buckets or buckets[-1][1] == 0:
         return None
@@ -215,14 +220,28 @@ def histogram_quantile(q: float, samples: Samples, name: str) -> Quantile | None
     return Quantile(lower, lower, math.inf)
 
 
+def _buckets(samples: Samples, name: str) -> dict[float, float]:
+    """Upper bound → cumulative count, summed over workers (each serves its own)."""
+    summed: dict[float, float] = {}
+    for n, labels, value in samples:
+        if n == f"{name}_bucket":
+            le = float(labels["le"])
+            summed[le] = summed.get(le, 0.0) + value
+    return summed
+
+
 # --- produce and wait -----------------------------------------------------------------------
 
 
 async def produce(
-    settings: Settings, records: list[Record], rate: float | None = None
+    settings: Settings,
+    records: list[Record],
+    rate: float | None = None,
+    warm: tuple[float, Callable[[], None]] | None = None,
 ) -> tuple[float, float]:
     """Send every record as fast as the project's producer settings allow, or at a steady
-    ``rate`` items a second.
+    ``rate`` items a second. ``warm``: (seconds, callback) calls the callback once that
+    long after the first send.
 
     Returns (t0, t_acked) on the monotonic clock: t0 just before the first send (producer
     already connected), t_acked once the broker acknowledged the last record.
@@ -233,6 +252,9 @@ async def produce(
         t0 = time.monotonic()
         pending = []
         for n, (key, value) in enumerate(records):
+            if warm is not None and time.monotonic() - t0 >= warm[0]:
+                warm[1]()
+                warm = None
             if rate is not None:
                 # On schedule: record n goes out at t0 + n / rate, never in a catch-up rush.
                 ahead = t0 + n / rate - time.monotonic()
@@ -344,6 +366,8 @@ class Result:
     seconds: float
     produce_seconds: float
     samples: Samples
+    warm_samples: Samples | None
+    """In a steady run, the samples at the end of the warm-up (``--warmup``)."""
     rss_mib: float | None
     workers: int
     alert_ids: frozenset[str]
@@ -358,6 +382,18 @@ def report(result: Result, settings: Settings, mode: str) -> None:
     p50 = histogram_quantile(0.50, result.samples, LATENCY)
     p99 = histogram_quantile(0.99, result.samples, LATENCY)
     observed = total(result.samples, f"{LATENCY}_count")
+    warm = result.warm_samples
+    steady_lines = []
+    if warm is not None:
+        after = observed - total(warm, f"{LATENCY}_count")
+        w50 = histogram_quantile(0.50, result.samples, LATENCY, warm)
+        w99 = histogram_quantile(0.99, result.samples, LATENCY, warm)
+        steady_lines = [
+            f"  after warm-up    p50 {_quantile(w50)}",
+            f"                   p99 {_quantile(w99)}",
+            f"                   ({after:,.0f} hits, those counted after the first "
+            f"{WARMUP_SECONDS:g}s of sending)",
+        ]
     rss = f"{result.rss_mib:,.1f} MiB (VmHWM)" if result.rss_mib is not None else "n/a"
     lines = [
         f"pipeline, {mode}: {settings.bootstrap}, {result.workers} worker(s), "
@@ -373,6 +409,7 @@ def report(result: Result, settings: Settings, mode: str) -> None:
         f"                   (raw record's broker timestamp → hit counted, {observed:,.0f} hits;",
         "                   quantiles from the histogram buckets, linearly interpolated",
         "                   like PromQL's histogram_quantile)",
+        *steady_lines,
         f"  worker RSS peak  {rss}",
         f"  signal hits      {acc.hits:,.0f}  (counted {acc.counted:,.0f}, duplicates "
         f"{acc.duplicates:,.0f}, copies {acc.syndicated:,.0f}, late {acc.late:,.0f})",
@@ -483,6 +520,7 @@ def run_pipeline(
     one up would read most of it alone while the others start."""
     folder = Path(tempfile.mkdtemp(prefix="watchfloor-bench-"))
     procs: list[WorkerProcess] = []
+    warm_samples: Samples | None = None
     try:
         produce_seconds = 0.0
         prefill = prefill and rate is None
@@ -500,13 +538,28 @@ def run_pipeline(
             timed -= int(Accounting.of(scrape_all(procs)).received)
         else:
             print(f"producing to {settings.topic_raw} ...", file=sys.stderr, flush=True)
-            t0, t_acked = asyncio.run(produce(settings, records, rate))
+            warm = None
+            if rate is not None:
+
+                def warmed() -> None:
+                    nonlocal warm_samples
+                    warm_samples = scrape_all(procs)
+
+                warm = (WARMUP_SECONDS, warmed)
+            t0, t_acked = asyncio.run(produce(settings, records, rate, warm))
             produce_seconds = t_acked - t0
         t_end, samples = wait_accounted(procs, len(records), t0, timeout)
         rss = [r for r in (p.rss_peak_mib() for p in procs) if r is not None]
         ids = asyncio.run(alert_ids(settings))
         return Result(
-            timed, t_end - t0, produce_seconds, samples, max(rss, default=None), workers, ids
+            timed,
+            t_end - t0,
+            produce_seconds,
+            samples,
+            warm_samples,
+            max(rss, default=None),
+            workers,
+            ids,
         )
     finally:
         for proc in procs:

@@ -123,10 +123,13 @@ def install(ctx: AgentContext) -> None:
         removed.clear()
 
     already_sent: dict[int, set[str]] = {}
-    """Per signals partition, the ids on its alerts partition when this worker first
-    processed it after taking it (at least once; read before its first batch)."""
+    """Per signals partition, the ids on its alerts partition when this worker took it (at
+    least once; read as soon as it is assigned, and waited for by its first batch)."""
+    reading: dict[int, asyncio.Future[None]] = {}
+    """Per signals partition assigned, the read of its ids begun then."""
+    assignments = 0
 
-    async def read_sent(partitions: set[int]) -> None:
+    async def read_sent(partitions: set[int], assignment: int) -> None:
         try:
             ids = await sent_alert_ids(settings, partitions)
         except (TimeoutError, KafkaError) as exc:
@@ -135,6 +138,8 @@ def install(ctx: AgentContext) -> None:
                 extra={"error": str(exc)},
             )
             ids = set()
+        if assignment != assignments:
+            return  # the partitions moved meanwhile; the new assignment reads its own
         for partition in partitions:
             # An alert goes only to its key's partition: the partitions can share one set.
             already_sent[partition] = ids
@@ -159,7 +164,9 @@ def install(ctx: AgentContext) -> None:
             if not exactly_once:
                 unread = {p for p, _ in records} - already_sent.keys()
                 if unread:
-                    await read_sent(unread)
+                    await asyncio.gather(*{reading[p] for p in unread if p in reading})
+                    if unread := unread - already_sent.keys():
+                        await read_sent(unread, assignments)
             if removed:
                 expire_removed()
             result = processor.process(records, datetime.now(UTC))
@@ -218,8 +225,13 @@ def install(ctx: AgentContext) -> None:
         """The keys changed since the last write, to the table and its changelog."""
         written = state.flush()
         metrics.state_writes.inc(written)
+        sent = table.take_sent()
+        if sent and not exactly_once:
+            # Out of Faust's buffer now: on the way out, the commit before the producer
+            # stops must not wait on a buffer nobody drains any more.
+            await app.producer.flush()
         # A send that failed fails here: at least once, the commit it came before.
-        await asyncio.gather(*table.take_sent())
+        await asyncio.gather(*sent)
 
     @app.agent(signals_topic, name="detect")
     async def detect(stream: faust.StreamT[bytes]) -> None:
@@ -242,9 +254,17 @@ def install(ctx: AgentContext) -> None:
     async def _on_assigned(app: faust.App, assigned: Any, **_: Any) -> None:
         # Restored table entries may hold open windows that only a watermark closes.
         open_keys.stale = True
-        # What a predecessor sent is read again before each partition's first batch.
+        # What a predecessor sent is read again, at once: the first hits after a start or
+        # a rebalance then do not wait for it.
+        nonlocal assignments
+        assignments += 1
         already_sent.clear()
-        mine = sum(1 for tp in assigned if tp.topic == settings.topic_signals)
+        reading.clear()
+        signals = {tp.partition for tp in assigned if tp.topic == settings.topic_signals}
+        if signals and not exactly_once:
+            read = asyncio.ensure_future(read_sent(signals, assignments))
+            reading.update(dict.fromkeys(signals, read))
+        mine = len(signals)
         if exactly_once and mine < settings.partitions:
             # faust-streaming 0.15 mishandles transactional producers on rebalance
             # (docs/reliability.md): say so plainly rather than leave only its crash.
