@@ -118,6 +118,22 @@ class Settings(BaseSettings):
     app_id: str = Field(default="watchfloor", description="Consumer group and state prefix.")
     web_port: int = Field(default=6066, description="HTTP port of the worker (/metrics).")
     web_host: str = Field(default="127.0.0.1", description="Bind address of the worker.")
+    http_max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="Open HTTP connections the worker keeps at most; one more closes the "
+        "oldest still waiting for its first request.",
+    )
+    http_header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a new HTTP connection has to send its first request head.",
+    )
+    http_keepalive_timeout: float = Field(
+        default=15.0,
+        gt=0,
+        description="Seconds an HTTP connection may stay idle between requests.",
+    )
     processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
         default="at_least_once",
         description="at_least_once: a crash may repeat an alert (same alert_id), never lose "

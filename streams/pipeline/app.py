@@ -20,6 +20,7 @@ from streams.kafka_security import faust_credentials
 from streams.pipeline.agent import AgentContext
 from streams.pipeline.agents import install_agents
 from streams.pipeline.health import add_kafka_probe
+from streams.pipeline.http_guard import guard_web_server
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.offsets import add_commit_guards
 from streams.pipeline.watchlist_topic import Offsets, WatchlistFeed
@@ -96,6 +97,7 @@ def create_app(
         stream_wait_empty=False,
     )
     setup_prometheus_sensors(app, registry=registry, name_prefix="faust")
+    guard_web_server(app.web, settings, metrics)
     _idempotent_producers(app.producer)
 
     def topic(name: str) -> faust.TopicT:

@@ -161,6 +161,19 @@ class Metrics:
             "Signal keys with detection state on this worker.",
             registry=registry,
         )
+        self.http_connections = Gauge(
+            "watchfloor_http_connections",
+            "HTTP connections open to the worker.",
+            registry=registry,
+        )
+        self.http_connections_closed = Counter(
+            "watchfloor_http_connections_closed_total",
+            "HTTP connections the worker closed: no request head in time "
+            "(header_timeout), the oldest waiting one at the cap (evicted), or a new one "
+            "at the cap with none waiting (refused).",
+            ["reason"],
+            registry=registry,
+        )
         self.state_writes = Counter(
             "watchfloor_state_writes_total",
             "Key states written to the detection table and its changelog: each key changed "
