@@ -1,6 +1,6 @@
 """Run every fault scenario on real brokers and print what each lost, repeated and took.
 
-    python bench/faults.py                 # all seven runs, about six minutes
+    python bench/faults.py                 # all eight runs, about seven minutes
     python bench/faults.py --only crash-restart --only rebalance
 
 Each scenario starts real workers (``python -m streams worker``) against a broker of this
@@ -28,6 +28,7 @@ from streams.cli.kafka_local import LocalKafka
 from streams.settings import Settings
 from tests.support.faults import scenarios
 from tests.support.faults.accounting import FaultReport
+from tests.support.faults.clients import slow_clients
 from tests.support.faults.cluster import cluster_failover
 from tests.support.faults.hostile import hostile_input
 from tests.support.worker_process import free_port
@@ -47,6 +48,7 @@ SCENARIOS: dict[str, Scenario] = {
     "cluster-failover": lambda _boot, libs, work: cluster_failover(libs, work),
     "hostile-input": lambda boot, _libs, work: hostile_input(boot, work),
     "clock-trouble": lambda boot, _libs, work: scenarios.clock_trouble(boot, work),
+    "slow-clients": lambda boot, _libs, work: slow_clients(boot, work),
 }
 
 COLUMNS = (

@@ -60,7 +60,7 @@ class ConnectionGuard:
         server.request_handler = served
 
     def __call__(self) -> asyncio.Protocol:
-        return _Guarded(self, self.server())
+        return _Guarded(self)
 
     def opened(self, transport: asyncio.BaseTransport) -> bool:
         """Whether a new connection may stay; room is made for it if it can be."""
@@ -102,39 +102,43 @@ class ConnectionGuard:
 
 
 class _Guarded(asyncio.Protocol):
-    """aiohttp's handler for one connection, told of it only if the guard lets it stay."""
+    """One connection: aiohttp's handler is made when its first bytes come, so a connection
+    that never sends any (closed at the cap or at the header timeout) costs no handler and
+    no task."""
 
     __slots__ = ("guard", "inner", "live", "transport")
 
-    def __init__(self, guard: ConnectionGuard, inner: Any) -> None:
+    def __init__(self, guard: ConnectionGuard) -> None:
         self.guard = guard
-        self.inner = inner
+        self.inner: Any = None
         self.live = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
         self.live = self.guard.opened(transport)
-        if self.live:
-            self.inner.connection_made(transport)
 
     def data_received(self, data: bytes) -> None:
-        if self.live:
-            self.inner.data_received(data)
+        if not self.live:
+            return
+        if self.inner is None:
+            self.inner = self.guard.server()
+            self.inner.connection_made(self.transport)
+        self.inner.data_received(data)
 
     def eof_received(self) -> bool | None:
-        return self.inner.eof_received() if self.live else None
+        return self.inner.eof_received() if self.inner is not None else None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.guard.lost(self.transport)
-        if self.live:
+        if self.inner is not None:
             self.inner.connection_lost(exc)
 
     def pause_writing(self) -> None:
-        if self.live:
+        if self.inner is not None:
             self.inner.pause_writing()
 
     def resume_writing(self) -> None:
-        if self.live:
+        if self.inner is not None:
             self.inner.resume_writing()
 
 
