@@ -130,9 +130,10 @@ class Settings(BaseSettings):
         description="Seconds a new HTTP connection has to send its first request head.",
     )
     http_keepalive_timeout: float = Field(
-        default=15.0,
+        default=75.0,
         gt=0,
-        description="Seconds an HTTP connection may stay idle between requests.",
+        description="Seconds an HTTP connection may stay idle between requests (longer "
+        "than a scrape interval, so that Prometheus keeps its connection).",
     )
     processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
         default="at_least_once",
