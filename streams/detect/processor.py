@@ -7,9 +7,11 @@ give the same alerts for the same records.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from heapq import heapify, heappop, heappush
 
 from streams.detect.clock import SourceClock
 from streams.detect.engine import Advanced, Detection, HitOutcome
@@ -17,6 +19,9 @@ from streams.detect.state import KeyState
 from streams.models import SignalHit, WatermarkTick
 
 __all__ = ["BatchResult", "DetectProcessor", "OpenKeys"]
+
+DECODED_KEYS = 4096
+"""Decoded key states kept beside their bytes; beyond them a key is decoded when touched."""
 
 
 class OpenKeys:
@@ -47,6 +52,9 @@ class OpenKeys:
 
     def in_partition(self, partition: int) -> Iterator[bytes]:
         return iter(list(self._open.get(partition, ())))
+
+    def is_open(self, key: bytes) -> bool:
+        return key in self._open.get(self.partition_of(key), ())
 
     def partition_of(self, key: bytes) -> int:
         partition = self._partition.get(key)
@@ -80,7 +88,17 @@ class DetectProcessor:
         self.version = watchlist_version
         self.sources = sources
         self.idle_after = idle_after
-        self._decoded: dict[bytes, tuple[bytes, KeyState]] = {}
+        self._decoded: OrderedDict[bytes, tuple[bytes, KeyState]] = OrderedDict()
+        """The latest written keys' states as decoded, with the bytes written, at most
+        ``DECODED_KEYS`` of them: a key touched again soon is not decoded again."""
+        self._due: dict[bytes, tuple[bytes, float | None]] = {}
+        """Per key written, its bytes and the event time a watermark next changes it at
+        (``None``: not known, every advance looks)."""
+        self._schedule: dict[int, list[tuple[float, bytes]]] = {}
+        """Per partition, a heap of open keys by that time; an entry a later write
+        replaced is skipped when it comes up."""
+        self._unscheduled: dict[int, set[bytes]] = {}
+        """Per partition, open keys with no such time: every advance loads them."""
         self.clocks: dict[int, SourceClock] = {}
         """Per signals partition, its event time, merged over the raw partitions."""
 
@@ -94,7 +112,7 @@ class DetectProcessor:
     ) -> BatchResult:
         """Count the hits, advance watermarks, close windows; state is written by ``commit``."""
         if self.open_keys.stale:
-            self.open_keys.seed(bytes(k) for k in self.store)
+            self._seed()
         result = BatchResult()
         touched = result.touched
         advanced: set[int] = set()
@@ -125,11 +143,8 @@ class DetectProcessor:
             if new_mark > mark:
                 advanced.add(partition)
         for partition in advanced:
-            mark = self.clocks[partition].mark
-            for key in self.open_keys.in_partition(partition):
-                if key in touched or self._idle(key, mark):
-                    continue
-                if (restored := self._load(key)) is not None:
+            for key in self._due_by(partition, self.clocks[partition].mark):
+                if key not in touched and (restored := self._load(key)) is not None:
                     touched[key] = restored
         for key, ks in touched.items():
             clock = self.clocks.get(self.open_keys.partition_of(key))
@@ -140,22 +155,73 @@ class DetectProcessor:
     def commit(self, result: BatchResult) -> None:
         """Write back the batch's state, after its alerts are safely delivered."""
         for key, ks in result.touched.items():
+            partition = self.open_keys.partition_of(key)
+            unscheduled = self._unscheduled.setdefault(partition, set())
             if self.detection.expired(ks):
                 self.store.pop(key, None)
                 self._decoded.pop(key, None)
+                self._due.pop(key, None)
                 self.open_keys.set_open(key, False)
-            else:
-                self.store[key] = data = ks.dumps()
-                self._decoded[key] = (data, ks)
-                self.open_keys.set_open(key, self.detection.needs_advance(ks))
+                unscheduled.discard(key)
+                continue
+            self.store[key] = data = ks.dumps()
+            decoded = self._decoded
+            decoded[key] = (data, ks)
+            decoded.move_to_end(key)
+            if len(decoded) > DECODED_KEYS:
+                decoded.popitem(last=False)
+            is_open = self.detection.needs_advance(ks)
+            self.open_keys.set_open(key, is_open)
+            due = ks.due
+            self._due[key] = (data, due)
+            if is_open and due is None:
+                unscheduled.add(key)
+                continue
+            unscheduled.discard(key)
+            if due is not None and is_open:
+                heap = self._schedule.setdefault(partition, [])
+                heappush(heap, (due, key))
+                if len(heap) > 2 * len(self._due) + 64:
+                    self._reschedule(partition)
 
-    def _idle(self, key: bytes, mark: float) -> bool:
-        """Whether ``mark`` changes nothing for ``key`` but its watermark (known only of a
-        key whose decoded state is at hand; the watermark is not worth a write)."""
-        cached = self._decoded.get(key)
-        if cached is None or cached[1].due is None or mark >= cached[1].due:
-            return False
-        return self.store.get(key) is cached[0]
+    def _seed(self) -> None:
+        """After a (re)assignment: every key in the store may hold open windows."""
+        self.open_keys.seed(bytes(k) for k in self.store)
+        self._schedule.clear()
+        self._unscheduled.clear()
+        for key in self.store:
+            key = bytes(key)
+            self._unscheduled.setdefault(self.open_keys.partition_of(key), set()).add(key)
+
+    def _due_by(self, partition: int, mark: float) -> list[bytes]:
+        """The open keys of ``partition`` that a watermark at ``mark`` may change: those
+        whose time has come, and those without one. Any other changes only its watermark,
+        not worth a write."""
+        keys = list(self._unscheduled.get(partition, ()))
+        heap = self._schedule.get(partition)
+        while heap and heap[0][0] <= mark:
+            due, key = heappop(heap)
+            entry = self._due.get(key)
+            if (
+                entry is not None
+                and entry[1] == due
+                and self.store.get(key) is entry[0]
+                and self.open_keys.is_open(key)
+            ):
+                keys.append(key)
+        return keys
+
+    def _reschedule(self, partition: int) -> None:
+        """Rebuild ``partition``'s heap from the current entries, dropping replaced ones."""
+        heap = [
+            (due, key)
+            for key, (_, due) in self._due.items()
+            if due is not None
+            and self.open_keys.partition_of(key) == partition
+            and self.open_keys.is_open(key)
+        ]
+        heapify(heap)
+        self._schedule[partition] = heap
 
     def _load(self, key: bytes) -> KeyState | None:
         data = self.store.get(key)
