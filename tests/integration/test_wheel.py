@@ -89,14 +89,15 @@ def test_the_wheel_runs_the_broker_status_replay_and_worker_outside_the_checkout
                         assert b"Watchfloor" in resp.read()
                     status = json.loads(run("status", "--json").stdout)
                     ingest = next(g for g in status["groups"] if g["reads"] == "ingest")
-                    if ingest["total"] == 0:
+                    # Ingest caught up, and detection has taken its ticks since.
+                    if ingest["total"] == 0 and (status["worker"].get("watermark") or 0) > 0:
                         break
                 except OSError:
                     pass
                 assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-2000:]
                 assert time.monotonic() < deadline, "the installed worker did not catch up"
                 time.sleep(1)
-            assert status["worker"]["up"] and status["worker"]["watermark"] > 0
+            assert status["worker"]["up"]
         finally:
             worker.terminate()
             worker.wait(timeout=60)
