@@ -8,7 +8,7 @@ give the same alerts for the same records.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from heapq import heapify, heappop, heappush
@@ -49,9 +49,6 @@ class OpenKeys:
             keys.add(key)
         else:
             keys.discard(key)
-
-    def in_partition(self, partition: int) -> Iterator[bytes]:
-        return iter(list(self._open.get(partition, ())))
 
     def is_open(self, key: bytes) -> bool:
         return key in self._open.get(self.partition_of(key), ())
@@ -178,7 +175,7 @@ class DetectProcessor:
                 unscheduled.add(key)
                 continue
             unscheduled.discard(key)
-            if due is not None and is_open:
+            if is_open and due is not None:  # (the second test for the type checker)
                 heap = self._schedule.setdefault(partition, [])
                 heappush(heap, (due, key))
                 if len(heap) > 2 * len(self._due) + 64:
@@ -186,11 +183,11 @@ class DetectProcessor:
 
     def _seed(self) -> None:
         """After a (re)assignment: every key in the store may hold open windows."""
-        self.open_keys.seed(bytes(k) for k in self.store)
+        keys = [bytes(k) for k in self.store]
+        self.open_keys.seed(keys)
         self._schedule.clear()
         self._unscheduled.clear()
-        for key in self.store:
-            key = bytes(key)
+        for key in keys:
             self._unscheduled.setdefault(self.open_keys.partition_of(key), set()).add(key)
 
     def _due_by(self, partition: int, mark: float) -> list[bytes]:
