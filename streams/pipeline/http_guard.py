@@ -53,7 +53,7 @@ class ConnectionGuard:
 
         async def served(request: web.BaseRequest) -> web.StreamResponse:
             if request.transport is not None:
-                self._started(request.transport)
+                self._stop_waiting(request.transport)
             return await handle(request)
 
         # Handlers read it when they are made: this is in place before the first one.
@@ -82,18 +82,19 @@ class ConnectionGuard:
 
     def lost(self, transport: asyncio.BaseTransport) -> None:
         self._open.discard(transport)
-        deadline = self._waiting.pop(transport, None)
-        if deadline is not None:
-            deadline.cancel()
+        self._stop_waiting(transport)
         self.metrics.http_connections.set(len(self._open))
 
-    def _started(self, transport: asyncio.BaseTransport) -> None:
+    def _stop_waiting(self, transport: asyncio.BaseTransport) -> bool:
+        """Stop waiting for ``transport``'s first request; whether it was still awaited."""
         deadline = self._waiting.pop(transport, None)
-        if deadline is not None:
-            deadline.cancel()
+        if deadline is None:
+            return False
+        deadline.cancel()
+        return True
 
     def _expire(self, transport: asyncio.BaseTransport) -> None:
-        if self._waiting.pop(transport, None) is not None:
+        if self._stop_waiting(transport):
             transport.close()
             self._closed("header_timeout")
 
