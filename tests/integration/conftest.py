@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,3 +107,14 @@ def read_topic(
 ) -> list[tuple[bytes | None, bytes]]:
     """Every record of ``topic`` from the beginning, through a plain Kafka client."""
     return asyncio.run(read_records(settings, topic, timeout))
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 60.0, poll: float = 0.5) -> Any:
+    """Poll ``check`` until it gives something true and return that; fail the test with
+    ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(poll)
+    return found

@@ -9,15 +9,15 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from streams.settings import Settings
 from streams.sources.samplefeed import signal_reports
+from tests.integration.conftest import wait_for
 from tests.integration.test_pipeline import replay, run_pipeline
 from tests.integration.test_plugins import T0, feed
 from tests.support.alertmanager import Alertmanager, WebhookReceiver, alertmanager_config
@@ -97,15 +97,6 @@ def emitted(m: dict[str, float]) -> float:
 
 def delivered(m: dict[str, float]) -> float:
     return m.get('watchfloor_alertmanager_alerts_total{outcome="delivered"}', 0.0)
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.5)
-    return found
 
 
 def test_alerts_reach_alertmanager_with_their_labels_and_a_route_unless_silenced(

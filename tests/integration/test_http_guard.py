@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import socket
-import time
-from collections.abc import Callable
 
 from streams.settings import Settings
+from tests.integration.conftest import wait_for
 from tests.support.worker_process import scrape
 
 
@@ -18,15 +17,6 @@ def _closed_by_peer(conn: socket.socket) -> bool:
         return False
     except OSError:  # reset
         return True
-
-
-def _eventually(check: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True
 
 
 def test_idle_connections_are_evicted_at_the_cap_and_closed_after_the_header_timeout(
@@ -44,11 +34,21 @@ def test_idle_connections_are_evicted_at_the_cap_and_closed_after_the_header_tim
             timeout=20,
         )
         assert metrics["watchfloor_http_connections"] <= 40
-        assert _eventually(lambda: all(_closed_by_peer(c) for c in idle[:100]), 5)
+        wait_for(
+            "the evicted connections closed",
+            lambda: all(_closed_by_peer(c) for c in idle[:100]),
+            timeout=5,
+            poll=0.2,
+        )
         # A scrape still gets in while the cap is reached, and is answered.
         assert any(name == "watchfloor_http_connections" for name, _, _ in scrape(port))
         # A connection that says nothing is closed once its header timeout passes.
-        assert _eventually(lambda: all(_closed_by_peer(c) for c in idle[110:]), 20)
+        wait_for(
+            "the silent connections closed",
+            lambda: all(_closed_by_peer(c) for c in idle[110:]),
+            timeout=20,
+            poll=0.2,
+        )
         metrics = worker.wait_until(
             "the idle ones timed out",
             lambda m: (
