@@ -367,7 +367,7 @@ class Result:
     produce_seconds: float
     samples: Samples
     warm_samples: Samples | None
-    """In a steady run, the samples at the end of the warm-up (``--warmup``)."""
+    """In a steady run, the samples at the end of the warm-up (``WARMUP_SECONDS``)."""
     rss_mib: float | None
     workers: int
     alert_ids: frozenset[str]
