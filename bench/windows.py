@@ -102,9 +102,9 @@ def run(
         while arrival >= tick + TICK:
             tick += TICK
             for state in states.values():
-                # As the worker (DetectProcessor): a key whose next window is not due by
-                # this tick is not touched.
-                if (state.due is None or tick >= state.due) and detection.needs_advance(state):
+                # As the worker (DetectProcessor): a key not due to wake by this tick is
+                # not touched.
+                if state.wake is None or tick >= state.wake:
                     advance(state, tick)
         state = states.get(hit.key)
         if state is None:

@@ -243,7 +243,7 @@ class Detection:
         start = math.floor(ts / plan.bucket) * plan.bucket
         if plan.on_learned:
             self._learn_final(state, plan, watermark, ts)
-        state.due = None  # a new bucket or a revision: the next advance looks
+        state.due = state.wake = None  # a new bucket or a revision: the next advance looks
         bucket = state.buckets.setdefault(start, Bucket())
         bucket.add(hit.publisher, hit.importance, evidence, self.config.evidence_limit)
         for sc in accepting:
@@ -354,7 +354,10 @@ class Detection:
         # Due: the least watermark at which a window of some scale is judged. Windows are
         # made final at these moments too: provisional judging learns what it stored, and
         # ``add`` has scales that learn from their buckets learn first (``_learn_final``).
-        due, finals_moved = math.inf, False
+        # Wake: the least such watermark where a window judged then may cross. Judging the
+        # others, and learning, wait for it (or for new reports): judged later in one go,
+        # they give what judging them one by one gives.
+        due, wake, finals_moved = math.inf, math.inf, False
         for sc in plan.scales:
             st = state.scales.get(sc.name)
             if st is None:
@@ -363,6 +366,8 @@ class Detection:
                 first = sc.oldest_start(min(state.buckets)) if state.buckets else math.inf
                 if sc.last_judged(state.watermark) < first:
                     due = min(due, first + sc.size + sc.grace)
+                    if self._may_cross(state, plan, sc, first):
+                        wake = min(wake, first + sc.size + sc.grace)
                     continue
                 st = state.scales[sc.name] = ScaleState(first - sc.step, first - sc.step)
             final = st.final
@@ -372,6 +377,8 @@ class Detection:
                 found += self._advance_scale(state, plan, sc, st, out)
             finals_moved = finals_moved or st.final != final
             due = min(due, st.judged + sc.step + sc.size + sc.grace)
+            if self._may_cross(state, plan, sc, st.judged + sc.step):
+                wake = min(wake, st.judged + sc.step + sc.size + sc.grace)
         if found:
             found.sort(key=lambda f: (f.judged.obs.start + f.scale.size, f.scale.size))
             for f in found:
@@ -379,7 +386,29 @@ class Detection:
         if finals_moved:
             self._forget(state, plan)  # what the windows made final no longer need
         state.due = due
+        if state.buckets:
+            # Every window holding a bucket final: the buckets are dropped.
+            newest = max(state.buckets)
+            wake = min(wake, max(newest + sc.size + sc.lateness for sc in plan.scales))
+        else:
+            wake = min(wake, state.last_event + self.config.idle_ttl)
+        state.wake = max(wake, due)
         return out
+
+    @staticmethod
+    def _may_cross(state: KeyState, plan: SignalPlan, sc: Scale, after: float) -> bool:
+        """Whether a window of ``sc`` starting at ``after`` or later may cross: whether
+        the buckets it can hold have as many reports as the scale's detectors need."""
+        least = plan.suites[sc.name].least_count
+        if least <= 0:
+            return True
+        total = 0
+        for start, bucket in state.buckets.items():
+            if start >= after:
+                total += bucket.count
+                if total >= least:
+                    return True
+        return False
 
     def _advance_learned(
         self, state: KeyState, plan: SignalPlan, sc: Scale, st: ScaleState, out: Advanced
@@ -829,20 +858,9 @@ class Detection:
         if ends_before(state.burst, watermark - plan.lateness, plan.burst_quiet):
             state.burst = None
 
-    def needs_advance(self, state: KeyState) -> bool:
-        """Whether a watermark may change this key: kept buckets, or silence can alert."""
-        if state.buckets:
-            return True
-        suites = self.plan(state.signal_id).suites
-        return any(
-            suites[name].waits_on_silence(st.detectors)
-            for name, st in state.scales.items()
-            if name in suites
-        )
-
     def expired(self, state: KeyState) -> bool:
         """An idle key whose windows are all final: its state may be dropped."""
-        return not state.buckets and state.watermark - state.last_event > self.config.idle_ttl
+        return not state.buckets and state.watermark - state.last_event >= self.config.idle_ttl
 
 
 def _made_final(st: ScaleState, final: float) -> None:

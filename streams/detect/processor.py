@@ -7,6 +7,7 @@ give the same alerts for the same records.
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
@@ -25,7 +26,8 @@ DECODED_KEYS = 4096
 
 
 class OpenKeys:
-    """Per partition, the keys a watermark may change: open windows, or silence can alert."""
+    """Per partition, the keys a watermark may change: open windows, silence that can
+    alert, or an idle key's expiry."""
 
     def __init__(self, partition_of: Callable[[bytes], int]) -> None:
         self._partition_of = partition_of
@@ -89,8 +91,8 @@ class DetectProcessor:
         """The latest written keys' states as decoded, with the bytes written, at most
         ``DECODED_KEYS`` of them: a key touched again soon is not decoded again."""
         self._due: dict[bytes, tuple[bytes, float | None]] = {}
-        """Per key written, its bytes and the event time a watermark next changes it at
-        (``None``: not known, every advance looks)."""
+        """Per key written, its bytes and the event time a watermark alone must next
+        advance it at (``KeyState.wake``; ``None``: not known, every advance looks)."""
         self._schedule: dict[int, list[tuple[float, bytes]]] = {}
         """Per partition, a heap of open keys by that time; an entry a later write
         replaced is skipped when it comes up."""
@@ -167,17 +169,17 @@ class DetectProcessor:
             decoded.move_to_end(key)
             if len(decoded) > DECODED_KEYS:
                 decoded.popitem(last=False)
-            is_open = self.detection.needs_advance(ks)
+            wake = ks.wake
+            is_open = wake is None or wake < math.inf
             self.open_keys.set_open(key, is_open)
-            due = ks.due
-            self._due[key] = (data, due)
-            if is_open and due is None:
+            self._due[key] = (data, wake)
+            if wake is None:
                 unscheduled.add(key)
                 continue
             unscheduled.discard(key)
-            if is_open and due is not None:  # (the second test for the type checker)
+            if is_open:
                 heap = self._schedule.setdefault(partition, [])
-                heappush(heap, (due, key))
+                heappush(heap, (wake, key))
                 if len(heap) > 2 * len(self._due) + 64:
                     self._reschedule(partition)
 

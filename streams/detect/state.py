@@ -230,6 +230,10 @@ class KeyState:
     due: float | None = field(default=None, compare=False, repr=False)
     """Event time before which advancing changes nothing but the watermark (not stored:
     None makes the next advance look)."""
+    wake: float | None = field(default=None, compare=False, repr=False)
+    """Event time at which a watermark alone must next advance the key, at or after
+    ``due``: when a window that may cross is judged, the buckets can all be dropped, or
+    the idle key expires (not stored: None, not known)."""
 
     def dumps(self) -> bytes:
         return orjson.dumps(
