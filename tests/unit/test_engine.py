@@ -1,3 +1,4 @@
+import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -184,6 +185,21 @@ def test_state_round_trips_through_bytes() -> None:
     feed(d, state, [hit("a", T0, "p"), hit("b", T0 + 2 * H, "q")])
     again = KeyState.loads(state.dumps())
     assert again == state
+
+
+def test_an_entry_holds_no_more_memory_than_its_bytes() -> None:
+    """Entries live as long as their keys: 100,000 keys of 1.5 KB must not hold 16 KB each."""
+    d = engine()
+    state = d.new_state(hit("x", T0))
+    feed(d, state, [hit(f"a{i}", T0 + i * 60, f"p{i}") for i in range(8)])
+    size = len(state.dumps())
+    tracemalloc.start()
+    try:
+        entries = [state.dumps() for _ in range(100)]
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert len(entries) == 100 and held < 100 * (size + 200)
 
 
 def test_a_stored_entry_loads_into_typed_state_and_is_written_back_byte_for_byte() -> None:
