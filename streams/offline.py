@@ -64,7 +64,13 @@ def run_offline(
     watchlist = watchlist or load_watchlist(settings.watchlist)
     matcher = Matcher(watchlist)
     config = detect_config(settings, watchlist)
-    processor = DetectProcessor(Detection(config), {}, OpenKeys(lambda _key: 0), matcher.version)
+    processor = DetectProcessor(
+        Detection(config),
+        {},
+        OpenKeys(lambda _key: 0),
+        matcher.version,
+        max_bytes=settings.state_max_bytes,
+    )
     ingest = ingest_processor(settings, matcher)
     first: dict[str, float] = {}
     run = OfflineRun()

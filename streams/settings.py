@@ -280,6 +280,14 @@ class Settings(BaseSettings):
         description="Event-time seconds after which an idle key's state is dropped.",
     )
     evidence_limit: int = Field(default=20, ge=1, description="Items kept as evidence per window.")
+    state_max_bytes: int = Field(
+        default=256 * 1024,
+        ge=16 * 1024,
+        le=900 * 1024,
+        description="Largest a key's state entry is written (under Kafka's 1 MB message "
+        "limit): past it the entry keeps fewer evidence items per hour, then forgets its "
+        "oldest reports and item ids (watchfloor_state_trimmed_total).",
+    )
 
     @field_validator("feeds", mode="before")
     @classmethod

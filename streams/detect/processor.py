@@ -68,6 +68,8 @@ class BatchResult(Advanced):
 
     outcomes: list[tuple[SignalHit, HitOutcome]] = field(default_factory=list)
     touched: dict[bytes, KeyState] = field(default_factory=dict)
+    trimmed: dict[bytes, tuple[str, ...]] = field(default_factory=dict)
+    """Keys whose entries ``commit`` cut to fit the bound, with the parts cut."""
 
 
 class DetectProcessor:
@@ -80,6 +82,7 @@ class DetectProcessor:
         *,
         sources: int = 1,
         idle_after: float = 60.0,
+        max_bytes: int = 256 * 1024,
     ) -> None:
         self.detection = detection
         self.store = store
@@ -87,6 +90,8 @@ class DetectProcessor:
         self.version = watchlist_version
         self.sources = sources
         self.idle_after = idle_after
+        self.max_bytes = max_bytes
+        """Largest entry written (``KeyState.bounded``)."""
         self._decoded: OrderedDict[bytes, tuple[bytes, KeyState]] = OrderedDict()
         """The latest written keys' states as decoded, with the bytes written, at most
         ``DECODED_KEYS`` of them: a key touched again soon is not decoded again."""
@@ -163,7 +168,10 @@ class DetectProcessor:
                 self.open_keys.set_open(key, False)
                 unscheduled.discard(key)
                 continue
-            self.store[key] = data = ks.dumps()
+            data, cut = ks.bounded(self.max_bytes)
+            if cut:
+                result.trimmed[key] = cut
+            self.store[key] = data
             decoded = self._decoded
             decoded[key] = (data, ks)
             decoded.move_to_end(key)

@@ -241,6 +241,35 @@ class KeyState:
         # copy is kept. With 100,000 keys that is the difference between 0.9 GB and 0.2.
         return bytes(memoryview(self._encode()))
 
+    def bounded(self, max_bytes: int) -> tuple[bytes, tuple[str, ...]]:
+        """The entry, made to fit ``max_bytes`` where it does not, and the parts cut.
+
+        What goes first is what alerts need least: evidence items per bucket are halved
+        down to one (the earliest stay, as ``Bucket.add`` keeps them), then the oldest
+        half of the reports kept for near-duplicate checks, then of the item ids kept for
+        dedup, as often as needed. Counts and detector states are never cut: an entry of
+        those alone larger than the bound is written as it is.
+        """
+        data = self.dumps()
+        cut: list[str] = []
+        if len(data) <= max_bytes:
+            return data, ()
+        limit = max((len(b.evidence) for b in self.buckets.values()), default=0)
+        while len(data) > max_bytes and limit > 1:
+            limit //= 2
+            for bucket in self.buckets.values():
+                del bucket.evidence[limit:]
+            data, cut = self.dumps(), _with(cut, "evidence")
+        while len(data) > max_bytes and self.stories:
+            del self.stories[: max(1, len(self.stories) // 2)]
+            data, cut = self.dumps(), _with(cut, "stories")
+        while len(data) > max_bytes and self.seen:
+            # Ids are remembered in the order delivered: the first are about the oldest.
+            for item in list(self.seen)[: max(1, len(self.seen) // 2)]:
+                del self.seen[item]
+            data, cut = self.dumps(), _with(cut, "seen")
+        return data, tuple(cut)
+
     def _encode(self) -> bytes:
         return orjson.dumps(
             {
@@ -289,3 +318,7 @@ class KeyState:
             last_event=d["last_event"],
             watermark=float("-inf") if d["watermark"] is None else d["watermark"],
         )
+
+
+def _with(parts: list[str], part: str) -> list[str]:
+    return parts if part in parts else [*parts, part]

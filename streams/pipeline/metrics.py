@@ -174,6 +174,13 @@ class Metrics:
             ["reason"],
             registry=registry,
         )
+        self.state_trimmed = Counter(
+            "watchfloor_state_trimmed_total",
+            "Key state entries cut to fit WATCHFLOOR_STATE_MAX_BYTES, by the part cut "
+            "(evidence, stories, seen).",
+            ["part"],
+            registry=registry,
+        )
         self.state_writes = Counter(
             "watchfloor_state_writes_total",
             "Key states written to the detection table and its changelog: each key changed "

@@ -1,8 +1,11 @@
 import tracemalloc
 from datetime import UTC, datetime
+from hashlib import sha512
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streams.detect.bursts import Burst
 from streams.detect.detectors import DetectorBase, Flatline, Significance, Threshold
@@ -385,3 +388,52 @@ def test_a_gap_longer_than_a_key_lives_idle_restarts_it_instead_of_stepping_thro
     # Not one of those ~490,000 empty windows was observed: the detector starts afresh.
     scale = state.scales["1h"]
     assert scale.judged == T0 and scale.detectors["seasonal"].final["n"] == 0
+
+
+def busy_key() -> tuple[Detection, KeyState]:
+    """A key at its largest: 20 reports an hour for 12 hours, each its own story, with
+    long ids and text, all still within their windows and horizons."""
+    d = engine(near_duplicate_horizon=48 * H)
+    hits = [
+        hit(f"{hour:02d}-{n:02d}".ljust(300, "x"), T0 + hour * H + n * 60, f"p{n}").model_copy(
+            update={
+                "fingerprint": sha512(b"%d" % (hour * 100 + n)).hexdigest(),
+                "sentence": "s" * 300,
+            }
+        )
+        for hour in range(12)
+        for n in range(20)
+    ]
+    state = d.new_state(hits[0])
+    for h in hits:
+        d.apply(state, h, h.published_at.timestamp(), "v", NOW)
+    return d, state
+
+
+@settings(max_examples=25, deadline=None)
+@given(max_bytes=st.integers(8 * 1024, 400 * 1024))
+def test_a_bounded_entry_fits_and_keeps_counts_and_the_earliest_evidence(max_bytes: int) -> None:
+    _, state = busy_key()
+    full = len(state.dumps())
+    counts = {start: b.count for start, b in state.buckets.items()}
+    first = {start: b.evidence[0]["id"] for start, b in state.buckets.items()}
+    data, cut = state.bounded(max_bytes)
+    spare = not state.stories and not state.seen
+    assert len(data) <= max_bytes or (
+        spare and max(len(b.evidence) for b in state.buckets.values()) == 1
+    )
+    assert bool(cut) == (full > max_bytes)
+    assert list(cut) == [p for p in ("evidence", "stories", "seen") if p in cut]
+    restored = KeyState.loads(data)
+    assert restored == state
+    assert {start: b.count for start, b in restored.buckets.items()} == counts
+    assert {start: b.evidence[0]["id"] for start, b in restored.buckets.items()} == first
+
+
+def test_an_entry_of_counts_alone_over_the_bound_is_written_whole() -> None:
+    _, state = busy_key()
+    data, cut = state.bounded(1)
+    assert cut == ("evidence", "stories", "seen")
+    assert not state.stories and not state.seen
+    assert all(len(b.evidence) == 1 for b in state.buckets.values())
+    assert data == state.dumps()

@@ -129,3 +129,20 @@ def test_a_threshold_key_is_woken_for_the_window_that_crosses() -> None:
     assert run(processor, [*hits]) == []
     alerts = run(processor, [tick(T0 + 12 * H)])
     assert len(alerts) == 1
+
+
+def test_an_entry_over_the_bound_is_written_trimmed_and_reported() -> None:
+    store: dict[bytes, bytes] = {}
+    processor = DetectProcessor(
+        detection({"s": [Threshold(count=1000)]}),
+        store,
+        OpenKeys(lambda _key: 0),
+        "v",
+        max_bytes=16 * 1024,
+    )
+    hits = [hit(f"{n:03d}".ljust(200, "x"), T0 + n * 60) for n in range(40)]
+    result = processor.process([(0, h) for h in hits], NOW)
+    processor.commit(result)
+    assert result.trimmed == {b"s|r": ("evidence",)}
+    assert len(store[b"s|r"]) <= 16 * 1024
+    assert KeyState.loads(store[b"s|r"]).buckets[T0].count == 40

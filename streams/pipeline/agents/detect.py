@@ -92,7 +92,10 @@ def install(ctx: AgentContext) -> None:
         ctx.matcher.version,
         sources=settings.partitions,
         idle_after=settings.idle_partition_timeout,
+        max_bytes=settings.state_max_bytes,
     )
+    trims_logged: set[bytes] = set()
+    """Keys whose trimming was logged: once each (up to a bound), not at every write."""
 
     signals_now = {s.id for s in ctx.watchlist.signals}
     removed: set[str] = set()
@@ -217,6 +220,15 @@ def install(ctx: AgentContext) -> None:
         for alert in result.alerts:
             if alert not in repeats:
                 metrics.alerts_emitted.labels(alert.signal_id, alert.severity).inc()
+        for key, cut in result.trimmed.items():
+            for part in cut:
+                metrics.state_trimmed.labels(part).inc()
+            if key not in trims_logged and len(trims_logged) < 10_000:
+                trims_logged.add(key)
+                log.warning(
+                    "key state larger than WATCHFLOOR_STATE_MAX_BYTES: trimmed to fit",
+                    extra={"key": key.decode(errors="replace"), "cut": list(cut)},
+                )
         metrics.active_keys.set(len(state))
         if processor.watermarks:
             metrics.watermark.set(max(processor.watermarks.values()))
