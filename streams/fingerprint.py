@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from array import array
+from functools import cache
 
 from streams.signals.text import tokens
 
@@ -54,6 +55,22 @@ def fingerprint(title: str, body: str) -> str | None:
 
 def similarity(a: str, b: str) -> float:
     """Estimated Jaccard similarity of the shingle sets behind two fingerprints."""
-    x, y = bytes.fromhex(a), bytes.fromhex(b)
-    equal = sum(p == q for p, q in zip(x, y, strict=True)) / len(x)
+    # Each new report is compared with up to 500 a busy key keeps: the bytes that differ
+    # are counted on one integer, not byte by byte (about ten times faster). A byte of
+    # the XOR is non-zero where they differ; folding its bits onto its lowest one leaves
+    # one bit per differing byte.
+    width = len(a) // 2
+    if len(b) != len(a):
+        raise ValueError("fingerprints of different lengths")
+    x = int(a, 16) ^ int(b, 16)
+    x |= x >> 4
+    x |= x >> 2
+    x |= x >> 1
+    equal = (width - (x & _lowest_bits(width)).bit_count()) / width
     return max(0.0, (equal - _CHANCE) / (1 - _CHANCE))
+
+
+@cache
+def _lowest_bits(width: int) -> int:
+    """An integer with the lowest bit of each of ``width`` bytes set."""
+    return int.from_bytes(b"\x01" * width, "big")

@@ -48,3 +48,17 @@ def test_any_text_gives_a_fingerprint_of_the_schema_shape(title: str, body: str)
         return
     assert len(value) == 128 and int(value, 16) >= 0
     assert similarity(value, value) == 1.0
+
+
+def _similarity_byte_by_byte(a: str, b: str) -> float:
+    x, y = bytes.fromhex(a), bytes.fromhex(b)
+    equal = sum(p == q for p, q in zip(x, y, strict=True)) / len(x)
+    return max(0.0, (equal - 1 / 256) / (1 - 1 / 256))
+
+
+@given(st.binary(min_size=64, max_size=64), st.binary(min_size=64, max_size=64), st.data())
+def test_similarity_counts_the_equal_bytes(a: bytes, b: bytes, data: st.DataObject) -> None:
+    # Fingerprints that share some bytes, as copies do, not only unrelated ones.
+    shared = data.draw(st.sets(st.integers(0, 63)))
+    b = bytes(a[i] if i in shared else b[i] for i in range(64))
+    assert similarity(a.hex(), b.hex()) == _similarity_byte_by_byte(a.hex(), b.hex())
