@@ -38,6 +38,8 @@ __all__ = ["Bucket", "DetectorEntry", "KeyState", "Mark", "ScaleState", "Story"]
 
 # Distinct publishers tracked exactly per bucket; past this the count saturates.
 PUBLISHER_CAP = 1_000
+# An evidence cap (``KeyState.evidence_cap``) grown back to this is no cap any more.
+EVIDENCE_CAP_OFF = 64
 
 
 @dataclass(slots=True)
@@ -230,6 +232,8 @@ class KeyState:
     due: float | None = field(default=None, compare=False, repr=False)
     """Event time before which advancing changes nothing but the watermark (not stored:
     None makes the next advance look)."""
+    evidence_cap: int | None = field(default=None, compare=False, repr=False)
+    """Evidence items per bucket the entry was last cut to (``bounded``; not stored)."""
     wake: float | None = field(default=None, compare=False, repr=False)
     """Event time at which a watermark alone must next advance the key, at or after
     ``due``: when a window that may cross is judged, the buckets can all be dropped, or
@@ -249,14 +253,26 @@ class KeyState:
         half of the reports kept for near-duplicate checks, then of the item ids kept for
         dedup, as often as needed. Counts and detector states are never cut: an entry of
         those alone larger than the bound is written as it is.
+
+        A key over the bound once is most often over it at its next write too: the
+        evidence limit it was cut to is applied again first (``evidence_cap``), so that
+        such a write costs one encoding, not one per halving.
         """
-        data = self.dumps()
         cut: list[str] = []
+        cap = self.evidence_cap
+        if cap is not None and any(len(b.evidence) > cap for b in self.buckets.values()):
+            for bucket in self.buckets.values():
+                del bucket.evidence[cap:]
+            cut.append("evidence")
+        data = self.dumps()
         if len(data) <= max_bytes:
-            return data, ()
+            if cap is not None and len(data) < max_bytes // 4:
+                self.evidence_cap = None if 2 * cap >= EVIDENCE_CAP_OFF else 2 * cap
+            return data, tuple(cut)
         limit = max((len(b.evidence) for b in self.buckets.values()), default=0)
         while len(data) > max_bytes and limit > 1:
             limit //= 2
+            self.evidence_cap = limit
             for bucket in self.buckets.values():
                 del bucket.evidence[limit:]
             data, cut = self.dumps(), _with(cut, "evidence")

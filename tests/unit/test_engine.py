@@ -390,20 +390,24 @@ def test_a_gap_longer_than_a_key_lives_idle_restarts_it_instead_of_stepping_thro
     assert scale.judged == T0 and scale.detectors["seasonal"].final["n"] == 0
 
 
-def busy_key() -> tuple[Detection, KeyState]:
-    """A key at its largest: 20 reports an hour for 12 hours, each its own story, with
-    long ids and text, all still within their windows and horizons."""
-    d = engine(near_duplicate_horizon=48 * H)
-    hits = [
+def busy_hour(hour: int) -> list[SignalHit]:
+    """20 reports in an hour, each its own story, with long ids and text."""
+    return [
         hit(f"{hour:02d}-{n:02d}".ljust(300, "x"), T0 + hour * H + n * 60, f"p{n}").model_copy(
             update={
                 "fingerprint": sha512(b"%d" % (hour * 100 + n)).hexdigest(),
                 "sentence": "s" * 300,
             }
         )
-        for hour in range(12)
         for n in range(20)
     ]
+
+
+def busy_key() -> tuple[Detection, KeyState]:
+    """A key at its largest: 20 reports an hour for 12 hours, all still within their
+    windows and horizons."""
+    d = engine(near_duplicate_horizon=48 * H)
+    hits = [h for hour in range(12) for h in busy_hour(hour)]
     state = d.new_state(hits[0])
     for h in hits:
         d.apply(state, h, h.published_at.timestamp(), "v", NOW)
@@ -437,3 +441,21 @@ def test_an_entry_of_counts_alone_over_the_bound_is_written_whole() -> None:
     assert not state.stories and not state.seen
     assert all(len(b.evidence) == 1 for b in state.buckets.values())
     assert data == state.dumps()
+
+
+def test_a_key_cut_once_is_cut_again_at_its_next_write_in_one_encoding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    d, state = busy_key()
+    bound = 320 * 1024  # fewer evidence items suffice
+    assert state.bounded(bound)[1] == ("evidence",)
+    cap = state.evidence_cap
+    assert cap is not None and cap < 20
+    for h in busy_hour(12):  # a new hour, its reports kept as evidence up to the limit
+        d.apply(state, h, h.published_at.timestamp(), "v", NOW)
+    encodings = []
+    encode = KeyState._encode
+    monkeypatch.setattr(KeyState, "_encode", lambda ks: encodings.append(1) or encode(ks))
+    data, cut = state.bounded(bound)
+    assert len(encodings) == 1 and len(data) <= bound and cut == ("evidence",)
+    assert max(len(b.evidence) for b in state.buckets.values()) <= cap
