@@ -210,8 +210,16 @@ class Alert(BaseModel):
         "reminder that the burst goes on, as its detector's realert rule allows."
     )
     signal_id: NonEmpty
-    key: NonEmpty
-    region: NonEmpty
+    key: NonEmpty = Field(
+        description="The key whose window crossed: `signal_id|region` (see `region`), or "
+        "`signal_id|publisher` for signals keyed by publisher."
+    )
+    region: NonEmpty = Field(
+        description="Region slug of the reports, `unknown` when they have none; `other` "
+        "for those counted together once the signal held WATCHFLOOR_MAX_KEYS_PER_SIGNAL "
+        "keys (the key is then `signal_id|other` or `signal_id|other-N`, one per signals "
+        "partition)."
+    )
     scale: NonEmpty = Field(description="The time scale whose window crossed, e.g. 1h, 6h, 1d.")
     window_start: AwareDatetime
     window_end: AwareDatetime

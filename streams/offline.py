@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from streams.detect.engine import Detection, HitOutcome
+from streams.detect.key_cap import KeyCap
 from streams.detect.processor import BatchResult, DetectProcessor, OpenKeys
 from streams.models import Alert, SignalHit, WatermarkTick
 from streams.pipeline.config import detect_config, ingest_processor
@@ -70,6 +71,7 @@ def run_offline(
         OpenKeys(lambda _key: 0),
         matcher.version,
         max_bytes=settings.state_max_bytes,
+        key_cap=KeyCap(settings.max_keys_per_signal, 1, lambda _key: 0),
     )
     ingest = ingest_processor(settings, matcher)
     first: dict[str, float] = {}

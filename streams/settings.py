@@ -280,6 +280,13 @@ class Settings(BaseSettings):
         description="Event-time seconds after which an idle key's state is dropped.",
     )
     evidence_limit: int = Field(default=20, ge=1, description="Items kept as evidence per window.")
+    max_keys_per_signal: int = Field(
+        default=20_000,
+        ge=1,
+        description="Keys (regions, or publishers) one signal may hold, each partition "
+        "its share: reports for further keys count under the signal's other key "
+        "(watchfloor_keys_folded_total).",
+    )
     state_max_bytes: int = Field(
         default=256 * 1024,
         ge=16 * 1024,

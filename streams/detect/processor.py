@@ -8,7 +8,7 @@ give the same alerts for the same records.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +16,7 @@ from heapq import heapify, heappop, heappush
 
 from streams.detect.clock import SourceClock
 from streams.detect.engine import Advanced, Detection, HitOutcome
+from streams.detect.key_cap import KeyCap
 from streams.detect.state import KeyState
 from streams.models import SignalHit, WatermarkTick
 
@@ -67,7 +68,12 @@ class BatchResult(Advanced):
     """What a batch did: its alerts and counts, each hit's outcome, the keys it changed."""
 
     outcomes: list[tuple[SignalHit, HitOutcome]] = field(default_factory=list)
+    """Each hit as counted: under the signal's ``other`` key where the key cap folded it."""
     touched: dict[bytes, KeyState] = field(default_factory=dict)
+    folded: Counter[str] = field(default_factory=Counter)
+    """Per signal, hits counted under its ``other`` key (``KeyCap``)."""
+    capped: list[tuple[str, int]] = field(default_factory=list)
+    """(signal, partition) pairs whose key cap this batch reached first in this process."""
     trimmed: dict[bytes, tuple[str, ...]] = field(default_factory=dict)
     """Keys whose entries ``commit`` cut to fit the bound, with the parts cut."""
 
@@ -83,6 +89,7 @@ class DetectProcessor:
         sources: int = 1,
         idle_after: float = 60.0,
         max_bytes: int = 256 * 1024,
+        key_cap: KeyCap | None = None,
     ) -> None:
         self.detection = detection
         self.store = store
@@ -92,6 +99,7 @@ class DetectProcessor:
         self.idle_after = idle_after
         self.max_bytes = max_bytes
         """Largest entry written (``KeyState.bounded``)."""
+        self.key_cap = key_cap or KeyCap(10**9, 1, lambda _key: 0)
         self._decoded: OrderedDict[bytes, tuple[bytes, KeyState]] = OrderedDict()
         """The latest written keys' states as decoded, with the bytes written, at most
         ``DECODED_KEYS`` of them: a key touched again soon is not decoded again."""
@@ -136,7 +144,14 @@ class DetectProcessor:
                 clock.update(record.source, record.watermark.timestamp(), wall)
                 new_mark = clock.current(wall)
                 key = record.key.encode()
-                ks = touched.get(key) or self._load(key) or self.detection.new_state(record)
+                ks = touched.get(key) or self._load(key)
+                if ks is None and (folded := self.key_cap.admit(record, partition)):
+                    record, key = folded, folded.key.encode()
+                    result.folded[record.signal_id] += 1
+                    ks = touched.get(key) or self._load(key)
+                if ks is None:
+                    ks = self.detection.new_state(record)
+                    self.key_cap.added(key, partition)
                 # The key moves to the hit's event time, then counts the hit: the sequence
                 # the offline runner gives it, one item at a time.
                 outcome, judged = self.detection.apply(ks, record, new_mark, self.version, now)
@@ -154,6 +169,7 @@ class DetectProcessor:
             clock = self.clocks.get(self.open_keys.partition_of(key))
             mark = clock.mark if clock is not None else float("-inf")
             result.take(self.detection.advance(ks, mark, self.version, now))
+        result.capped = self.key_cap.take_fresh()
         return result
 
     def commit(self, result: BatchResult) -> None:
@@ -162,11 +178,7 @@ class DetectProcessor:
             partition = self.open_keys.partition_of(key)
             unscheduled = self._unscheduled.setdefault(partition, set())
             if self.detection.expired(ks):
-                self.store.pop(key, None)
-                self._decoded.pop(key, None)
-                self._due.pop(key, None)
-                self.open_keys.set_open(key, False)
-                unscheduled.discard(key)
+                self.drop(key)
                 continue
             data, cut = ks.bounded(self.max_bytes)
             if cut:
@@ -191,14 +203,27 @@ class DetectProcessor:
                 if len(heap) > 2 * len(self._due) + 64:
                     self._reschedule(partition)
 
+    def drop(self, key: bytes) -> None:
+        """Delete a key's state (held, or made by the batch being committed): it expired,
+        or its signal is no longer watched."""
+        partition = self.open_keys.partition_of(key)
+        self.store.pop(key, None)
+        self.key_cap.removed(key, partition)
+        self._decoded.pop(key, None)
+        self._due.pop(key, None)
+        self.open_keys.set_open(key, False)
+        self._unscheduled.get(partition, set()).discard(key)
+
     def _seed(self) -> None:
         """After a (re)assignment: every key in the store may hold open windows."""
         keys = [bytes(k) for k in self.store]
         self.open_keys.seed(keys)
         self._schedule.clear()
         self._unscheduled.clear()
-        for key in keys:
-            self._unscheduled.setdefault(self.open_keys.partition_of(key), set()).add(key)
+        placed = [(key, self.open_keys.partition_of(key)) for key in keys]
+        self.key_cap.seed(placed)
+        for key, partition in placed:
+            self._unscheduled.setdefault(partition, set()).add(key)
 
     def _due_by(self, partition: int, mark: float) -> list[bytes]:
         """The open keys of ``partition`` that a watermark at ``mark`` may change: those

@@ -174,6 +174,13 @@ class Metrics:
             ["reason"],
             registry=registry,
         )
+        self.keys_folded = Counter(
+            "watchfloor_keys_folded_total",
+            "Hits counted under their signal's other key because the signal held "
+            "WATCHFLOOR_MAX_KEYS_PER_SIGNAL keys (its share of them in the hit's partition).",
+            ["signal"],
+            registry=registry,
+        )
         self.state_trimmed = Counter(
             "watchfloor_state_trimmed_total",
             "Key state entries cut to fit WATCHFLOOR_STATE_MAX_BYTES, by the part cut "

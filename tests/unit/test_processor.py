@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 
+from aiokafka.partitioner import murmur2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.detect.detectors import Seasonal, Threshold
 from streams.detect.engine import Advanced, DetectConfig, Detection
+from streams.detect.key_cap import KeyCap
 from streams.detect.processor import DetectProcessor, OpenKeys
 from streams.detect.scales import DEFAULT_SCALES
 from streams.detect.state import KeyState
@@ -146,3 +148,70 @@ def test_an_entry_over_the_bound_is_written_trimmed_and_reported() -> None:
     assert result.trimmed == {b"s|r": ("evidence",)}
     assert len(store[b"s|r"]) <= 16 * 1024
     assert KeyState.loads(store[b"s|r"]).buckets[T0].count == 40
+
+
+def capped(max_keys: int, partitions: int = 1) -> DetectProcessor:
+    def partition_of(key: bytes) -> int:
+        return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+    return DetectProcessor(
+        detection({"s": [Threshold(count=2)]}),
+        {},
+        OpenKeys(partition_of),
+        "v",
+        key_cap=KeyCap(max_keys, partitions, partition_of),
+    )
+
+
+def test_keys_beyond_the_cap_count_under_the_signals_other_key() -> None:
+    processor = capped(max_keys=3)
+    regions = ["a", "b", "c", "d", "e", "d"]
+    hits = [hit(f"h{n}", T0 + n * 60, key=f"s|{r}") for n, r in enumerate(regions)]
+    result = processor.process([(0, h) for h in hits], NOW)
+    processor.commit(result)
+    assert sorted(processor.store) == [b"s|a", b"s|b", b"s|c", b"s|other"]
+    assert result.folded == {"s": 3} and result.capped == [("s", 0)]
+    assert [h.key for h, _ in result.outcomes][3:] == ["s|other"] * 3
+    assert {h.region for h, _ in result.outcomes[3:]} == {"other"}
+    # Three reports under one key cross the threshold: the overflow alerts like a region.
+    alerts = run(processor, [tick(T0 + 2 * H)])
+    assert alerts and processor.process([], NOW).capped == []  # reported once
+
+
+def test_a_key_that_expires_frees_its_place() -> None:
+    processor = DetectProcessor(
+        detection({"s": [Threshold(count=2)]}, idle_ttl=2 * H),
+        {},
+        OpenKeys(lambda _key: 0),
+        "v",
+        key_cap=KeyCap(1, 1, lambda _key: 0),
+    )
+    run(processor, [hit("a1", T0, key="s|a")])
+    run(processor, [tick(T0 + 6 * H)])  # its windows final, then idle past the ttl
+    run(processor, [tick(T0 + 9 * H)])
+    assert b"s|a" not in processor.store
+    run(processor, [hit("b1", T0 + 9 * H, key="s|b")])
+    assert b"s|b" in processor.store and b"s|other" not in processor.store
+
+
+@given(partitions=st.integers(1, 12), signal=st.sampled_from(["s", "belarus-men-crossing-eu"]))
+def test_each_partitions_other_key_is_one_the_partitioner_puts_there(
+    partitions: int, signal: str
+) -> None:
+    def partition_of(key: bytes) -> int:
+        return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+    cap = KeyCap(100, partitions, partition_of)
+    others = [cap.other(signal, p) for p in range(partitions)]
+    assert [partition_of(o.encode()) for o in others] == list(range(partitions))
+    assert others[partition_of(f"{signal}|other".encode())] == f"{signal}|other"
+    assert cap.per_partition == -(-100 // partitions)
+
+
+def test_a_restored_partition_counts_the_keys_it_holds_again() -> None:
+    processor = capped(max_keys=2)
+    run(processor, [hit("a1", T0, key="s|a"), hit("b1", T0 + 1, key="s|b")])
+    again = capped(max_keys=2)
+    again.store.update(processor.store)
+    assert run(again, [hit("c1", T0 + 2, key="s|c")]) == []
+    assert sorted(again.store) == [b"s|a", b"s|b", b"s|other"]

@@ -28,6 +28,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from streams.codec import encode
 from streams.detect.engine import Detection, HitOutcome
+from streams.detect.key_cap import KeyCap, signal_of
 from streams.detect.processor import DetectProcessor, OpenKeys
 from streams.detect.write_behind import WriteBehind
 from streams.models import DeadLetter, SignalHit, SignalRecord, WatermarkTick
@@ -93,6 +94,7 @@ def install(ctx: AgentContext) -> None:
         sources=settings.partitions,
         idle_after=settings.idle_partition_timeout,
         max_bytes=settings.state_max_bytes,
+        key_cap=KeyCap(settings.max_keys_per_signal, settings.partitions, open_keys.partition_of),
     )
     trims_logged: set[bytes] = set()
     """Keys whose trimming was logged: once each (up to a bound), not at every write."""
@@ -114,10 +116,9 @@ def install(ctx: AgentContext) -> None:
     ctx.watchlists.subscribe(take)
 
     def expire_removed() -> None:
-        gone = [k for k in list(state) if bytes(k).split(b"|", 1)[0].decode() in removed]
+        gone = [key for k in list(state) if signal_of(key := bytes(k)) in removed]
         for key in gone:
-            del state[key]
-            open_keys.set_open(key, False)
+            processor.drop(key)
         if gone:
             log.info(
                 "keys of signals no longer watched expired",
@@ -220,6 +221,19 @@ def install(ctx: AgentContext) -> None:
         for alert in result.alerts:
             if alert not in repeats:
                 metrics.alerts_emitted.labels(alert.signal_id, alert.severity).inc()
+        for signal, folded in result.folded.items():
+            metrics.keys_folded.labels(signal).inc(folded)
+        for signal, partition in result.capped:
+            log.warning(
+                "signal holds WATCHFLOOR_MAX_KEYS_PER_SIGNAL keys: reports for new keys count "
+                "under its other key",
+                extra={
+                    "signal": signal,
+                    "partition": partition,
+                    "keys": processor.key_cap.per_partition,
+                    "other_key": processor.key_cap.other(signal, partition),
+                },
+            )
         for key, cut in result.trimmed.items():
             for part in cut:
                 metrics.state_trimmed.labels(part).inc()
