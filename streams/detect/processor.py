@@ -145,7 +145,8 @@ class DetectProcessor:
                 new_mark = clock.current(wall)
                 key = record.key.encode()
                 ks = touched.get(key) or self._load(key)
-                if ks is None and (folded := self.key_cap.admit(record, partition)):
+                folded = None if ks is not None else self.key_cap.admit(record, partition)
+                if folded is not None:
                     record, key = folded, folded.key.encode()
                     result.folded[record.signal_id] += 1
                     ks = touched.get(key) or self._load(key)
