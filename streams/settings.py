@@ -292,8 +292,8 @@ class Settings(BaseSettings):
         ge=16 * 1024,
         le=900 * 1024,
         description="Largest a key's state entry is written (under Kafka's 1 MB message "
-        "limit): past it the entry keeps fewer evidence items per hour, then forgets its "
-        "oldest reports and item ids (watchfloor_state_trimmed_total).",
+        "limit): past it the entry keeps fewer evidence items per hour, down to one "
+        "(watchfloor_state_trimmed_total); counts and dedup state are never cut.",
     )
 
     @field_validator("feeds", mode="before")

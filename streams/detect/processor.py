@@ -74,8 +74,8 @@ class BatchResult(Advanced):
     """Per signal, hits counted under its ``other`` key (``KeyCap``)."""
     capped: list[tuple[str, int]] = field(default_factory=list)
     """(signal, partition) pairs whose key cap this batch reached first in this process."""
-    trimmed: dict[bytes, tuple[str, ...]] = field(default_factory=dict)
-    """Keys whose entries ``commit`` cut to fit the bound, with the parts cut."""
+    trimmed: set[bytes] = field(default_factory=set)
+    """Keys whose evidence ``commit`` cut for their entries to fit the bound."""
 
 
 class DetectProcessor:
@@ -183,7 +183,7 @@ class DetectProcessor:
                 continue
             data, cut = ks.bounded(self.max_bytes)
             if cut:
-                result.trimmed[key] = cut
+                result.trimmed.add(key)
             self.store[key] = data
             decoded = self._decoded
             decoded[key] = (data, ks)

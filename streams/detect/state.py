@@ -245,46 +245,40 @@ class KeyState:
         # copy is kept. With 100,000 keys that is the difference between 0.9 GB and 0.2.
         return bytes(memoryview(self._encode()))
 
-    def bounded(self, max_bytes: int) -> tuple[bytes, tuple[str, ...]]:
-        """The entry, made to fit ``max_bytes`` where it does not, and the parts cut.
+    def bounded(self, max_bytes: int) -> tuple[bytes, bool]:
+        """The entry, with fewer evidence items per bucket where it would be larger than
+        ``max_bytes``, and whether any were cut.
 
-        What goes first is what alerts need least: evidence items per bucket are halved
-        down to one (the earliest stay, as ``Bucket.add`` keeps them), then the oldest
-        half of the reports kept for near-duplicate checks, then of the item ids kept for
-        dedup, as often as needed. Counts and detector states are never cut: an entry of
-        those alone larger than the bound is written as it is.
+        Evidence is what alerts need least, and the only part cut: halved per bucket down
+        to one (the earliest stay, as ``Bucket.add`` keeps them). Counts, detector states
+        and the ids and reports kept for dedup are never cut: cutting them would change
+        what is counted, and so the alerts, with the moments entries happen to be
+        written. Each has a cap of its own (``SEEN_CAP``, ``STORY_CAP``), so an entry still
+        past the bound with one evidence item per bucket is written as it is.
 
         A key over the bound once is most often over it at its next write too: the
         evidence limit it was cut to is applied again first (``evidence_cap``), so that
         such a write costs one encoding, not one per halving.
         """
-        cut: list[str] = []
+        cut = False
         cap = self.evidence_cap
         if cap is not None and any(len(b.evidence) > cap for b in self.buckets.values()):
             for bucket in self.buckets.values():
                 del bucket.evidence[cap:]
-            cut.append("evidence")
+            cut = True
         data = self.dumps()
         if len(data) <= max_bytes:
             if cap is not None and len(data) < max_bytes // 4:
                 self.evidence_cap = None if 2 * cap >= EVIDENCE_CAP_OFF else 2 * cap
-            return data, tuple(cut)
+            return data, cut
         limit = max((len(b.evidence) for b in self.buckets.values()), default=0)
         while len(data) > max_bytes and limit > 1:
             limit //= 2
             self.evidence_cap = limit
             for bucket in self.buckets.values():
                 del bucket.evidence[limit:]
-            data, cut = self.dumps(), _with(cut, "evidence")
-        while len(data) > max_bytes and self.stories:
-            del self.stories[: max(1, len(self.stories) // 2)]
-            data, cut = self.dumps(), _with(cut, "stories")
-        while len(data) > max_bytes and self.seen:
-            # Ids are remembered in the order delivered: the first are about the oldest.
-            for item in list(self.seen)[: max(1, len(self.seen) // 2)]:
-                del self.seen[item]
-            data, cut = self.dumps(), _with(cut, "seen")
-        return data, tuple(cut)
+            data, cut = self.dumps(), True
+        return data, cut
 
     def _encode(self) -> bytes:
         return orjson.dumps(
@@ -334,7 +328,3 @@ class KeyState:
             last_event=d["last_event"],
             watermark=float("-inf") if d["watermark"] is None else d["watermark"],
         )
-
-
-def _with(parts: list[str], part: str) -> list[str]:
-    return parts if part in parts else [*parts, part]

@@ -183,9 +183,8 @@ class Metrics:
         )
         self.state_trimmed = Counter(
             "watchfloor_state_trimmed_total",
-            "Key state entries cut to fit WATCHFLOOR_STATE_MAX_BYTES, by the part cut "
-            "(evidence, stories, seen).",
-            ["part"],
+            "Key state entries written with fewer evidence items per hour, to fit "
+            "WATCHFLOOR_STATE_MAX_BYTES.",
             registry=registry,
         )
         self.state_writes = Counter(

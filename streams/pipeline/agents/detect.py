@@ -234,14 +234,13 @@ def install(ctx: AgentContext) -> None:
                     "other_key": processor.key_cap.other(signal, partition),
                 },
             )
-        for key, cut in result.trimmed.items():
-            for part in cut:
-                metrics.state_trimmed.labels(part).inc()
-            if key not in trims_logged and len(trims_logged) < 10_000:
+        metrics.state_trimmed.inc(len(result.trimmed))
+        for key in result.trimmed - trims_logged:
+            if len(trims_logged) < 10_000:
                 trims_logged.add(key)
                 log.warning(
-                    "key state larger than WATCHFLOOR_STATE_MAX_BYTES: trimmed to fit",
-                    extra={"key": key.decode(errors="replace"), "cut": list(cut)},
+                    "key state larger than WATCHFLOOR_STATE_MAX_BYTES: evidence cut to fit",
+                    extra={"key": key.decode(errors="replace")},
                 )
         metrics.active_keys.set(len(state))
         if processor.watermarks:
