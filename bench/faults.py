@@ -1,6 +1,6 @@
 """Run every fault scenario on real brokers and print what each lost, repeated and took.
 
-    python bench/faults.py                 # all eight runs, about seven minutes
+    python bench/faults.py                 # all nine runs, about fifteen minutes
     python bench/faults.py --only crash-restart --only rebalance
 
 Each scenario starts real workers (``python -m streams worker``) against a broker of this
@@ -31,6 +31,7 @@ from tests.support.faults.accounting import FaultReport
 from tests.support.faults.clients import slow_clients
 from tests.support.faults.cluster import cluster_failover
 from tests.support.faults.hostile import hostile_input
+from tests.support.faults.keys import many_keys
 from tests.support.worker_process import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,6 +50,7 @@ SCENARIOS: dict[str, Scenario] = {
     "hostile-input": lambda boot, _libs, work: hostile_input(boot, work),
     "clock-trouble": lambda boot, _libs, work: scenarios.clock_trouble(boot, work),
     "slow-clients": lambda boot, _libs, work: slow_clients(boot, work),
+    "many-keys": lambda boot, _libs, work: many_keys(boot, work),
 }
 
 COLUMNS = (
