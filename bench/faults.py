@@ -1,6 +1,6 @@
 """Run every fault scenario on real brokers and print what each lost, repeated and took.
 
-    python bench/faults.py                 # all nine runs, about fifteen minutes
+    python bench/faults.py                 # all eleven runs, about twenty minutes
     python bench/faults.py --only crash-restart --only rebalance
 
 Each scenario starts real workers (``python -m streams worker``) against a broker of this
@@ -46,7 +46,13 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "broker-outage": lambda _boot, libs, work: scenarios.broker_outage(libs, work),
     "rebalance": lambda boot, _libs, work: scenarios.rebalance(boot, work),
+    "rebalance-eos": lambda boot, _libs, work: scenarios.rebalance(
+        boot, work, processing_guarantee="exactly_once"
+    ),
     "cluster-failover": lambda _boot, libs, work: cluster_failover(libs, work),
+    "cluster-failover-eos": lambda _boot, libs, work: cluster_failover(
+        libs, work, processing_guarantee="exactly_once"
+    ),
     "hostile-input": lambda boot, _libs, work: hostile_input(boot, work),
     "clock-trouble": lambda boot, _libs, work: scenarios.clock_trouble(boot, work),
     "slow-clients": lambda boot, _libs, work: slow_clients(boot, work),

@@ -81,6 +81,18 @@ def test_workers_joining_and_leaving_mid_stream_give_the_alerts_of_one(
     assert_whole(report)
 
 
+def test_a_worker_joining_and_leaving_with_exactly_once_gives_every_alert_once(
+    bootstrap: str, tmp_path: Path
+) -> None:
+    report = scenarios.rebalance(
+        bootstrap, tmp_path, workers=1, processing_guarantee="exactly_once"
+    )
+    assert_whole(report)
+    assert report.duplicate_alerts == 0, report
+    ids = kcat_alert_ids(report)
+    assert len(ids) == report.alerts_expected and set(ids.values()) == {1}, ids
+
+
 def test_reports_from_long_ago_and_from_the_future_follow_the_clock_rule(
     bootstrap: str, tmp_path: Path
 ) -> None:

@@ -23,3 +23,12 @@ def test_a_node_killed_mid_stream_loses_no_record_and_no_alert(tmp_path: Path) -
     # At least once, as for a killed worker: an alert whose send was retried against the
     # new leader may be there twice (same id, same bytes), never missing.
     assert report.duplicate_alerts <= 1, report
+
+
+def test_a_node_killed_mid_stream_with_exactly_once_gives_every_alert_once(
+    tmp_path: Path,
+) -> None:
+    report = cluster_failover(shared_kafka_libs(), tmp_path, processing_guarantee="exactly_once")
+    assert_whole(report)
+    # Read committed (the cluster is gone by now, so kcat cannot be the witness here).
+    assert report.duplicate_alerts == 0, report

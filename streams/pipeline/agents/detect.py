@@ -23,19 +23,19 @@ import faust
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
 from faust.types import FutureMessage
-from faust.types.transports import ProducerT
 from pydantic import TypeAdapter, ValidationError
 
 from streams.codec import encode
 from streams.detect.engine import Detection, HitOutcome
 from streams.detect.key_cap import KeyCap, signal_of
-from streams.detect.processor import DetectProcessor, OpenKeys
+from streams.detect.processor import BatchResult, DetectProcessor, OpenKeys
 from streams.detect.write_behind import WriteBehind
-from streams.models import DeadLetter, SignalHit, SignalRecord, WatermarkTick
+from streams.models import Alert, DeadLetter, SignalHit, SignalRecord, WatermarkTick
 from streams.pipeline.agent import AgentContext, batches, crash_worker_on_error
 from streams.pipeline.config import detect_config
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.sent_alerts import sent_alert_ids
+from streams.pipeline.transactions import HandOver, exact_changelog_ends
 from streams.signals.watchlist import Watchlist
 from streams.sources.decode import Rejection, describe
 
@@ -71,6 +71,9 @@ def install(ctx: AgentContext) -> None:
     # Held while a detect batch writes its alerts and state, and by every transaction
     # commit: a transaction then never ends between an alert and the state recording it.
     batch_output = asyncio.Lock()
+    hand_over: HandOver | None = None
+    if exactly_once:
+        exact_changelog_ends()
 
     def transactional_id(partition: int) -> str | None:
         """The transaction Faust commits ``partition``'s signals offsets in (its format)."""
@@ -164,53 +167,23 @@ def install(ctx: AgentContext) -> None:
                 sends.append(await dead_letter(event, rejection))
                 continue
             records.append((event.message.partition, record))
-        async with batch_output:
-            if not exactly_once:
-                unread = {p for p, _ in records} - already_sent.keys()
-                if unread:
-                    await asyncio.gather(*{reading[p] for p in unread if p in reading})
-                    if unread := unread - already_sent.keys():
-                        await read_sent(unread, assignments)
-            if removed:
-                expire_removed()
-            result = processor.process(records, datetime.now(UTC))
-            repeats = [
-                a
-                for a in result.alerts
-                if a.alert_id in already_sent.get(open_keys.partition_of(a.key.encode()), ())
-            ]
-            for alert in result.alerts:
-                if alert in repeats:
-                    continue
-                log.info(
-                    "alert",
-                    extra={
-                        "alert_id": alert.alert_id,
-                        "burst_id": alert.burst_id,
-                        "update": alert.update,
-                        "key": alert.key,
-                        "scale": alert.scale,
-                        "count": alert.count,
-                    },
-                )
-                # The key's partition, in the transaction of its signals partition.
-                partition = open_keys.partition_of(alert.key.encode())
-                sent = await app.producer.send(
-                    settings.topic_alerts,
-                    alert.key.encode(),
-                    encode(alert),
-                    partition,
-                    None,
-                    None,
-                    transactional_id=transactional_id(partition),
-                )
-                sends.append(sent)
-            # Alerts first, state second: at least once, a crash in between repeats an
-            # alert, never loses one; exactly once, both are in one transaction.
-            await asyncio.gather(*sends)
-            processor.commit(result)
-            if exactly_once:
-                await write_state()
+        if hand_over is not None:
+            async with hand_over.batch():
+                # Partitions moved while this batch waited: their next owner reads them.
+                mine = [(p, r) for p, r in records if hand_over.owns(p)]
+                if len(mine) != len(records):
+                    log.info(
+                        "records of partitions given away left to their new owner",
+                        extra={"records": len(records) - len(mine)},
+                    )
+                result, repeats = await detect_output(mine, sends)
+                # Acknowledged before the lock is let go: a revocation right after
+                # commits their offsets with the transaction that holds their output.
+                for event in events:
+                    event.ack()
+        else:
+            async with batch_output:
+                result, repeats = await detect_output(records, sends)
         now = time.time()
         for hit, outcome in result.outcomes:
             _count(metrics, hit, outcome, now)
@@ -246,6 +219,58 @@ def install(ctx: AgentContext) -> None:
         if processor.watermarks:
             metrics.watermark.set(max(processor.watermarks.values()))
 
+    async def detect_output(
+        records: list[tuple[int, SignalHit | WatermarkTick]], sends: list[Any]
+    ) -> tuple[BatchResult, list[Alert]]:
+        """Alerts sent and state written for ``records``; the caller holds the output lock."""
+        if not exactly_once:
+            unread = {p for p, _ in records} - already_sent.keys()
+            if unread:
+                await asyncio.gather(*{reading[p] for p in unread if p in reading})
+                if unread := unread - already_sent.keys():
+                    await read_sent(unread, assignments)
+        if removed:
+            expire_removed()
+        result = processor.process(records, datetime.now(UTC))
+        repeats = [
+            a
+            for a in result.alerts
+            if a.alert_id in already_sent.get(open_keys.partition_of(a.key.encode()), ())
+        ]
+        for alert in result.alerts:
+            if alert in repeats:
+                continue
+            log.info(
+                "alert",
+                extra={
+                    "alert_id": alert.alert_id,
+                    "burst_id": alert.burst_id,
+                    "update": alert.update,
+                    "key": alert.key,
+                    "scale": alert.scale,
+                    "count": alert.count,
+                },
+            )
+            # The key's partition, in the transaction of its signals partition.
+            partition = open_keys.partition_of(alert.key.encode())
+            sent = await app.producer.send(
+                settings.topic_alerts,
+                alert.key.encode(),
+                encode(alert),
+                partition,
+                None,
+                None,
+                transactional_id=transactional_id(partition),
+            )
+            sends.append(sent)
+        # Alerts first, state second: at least once, a crash in between repeats an
+        # alert, never loses one; exactly once, both are in one transaction.
+        await asyncio.gather(*sends)
+        processor.commit(result)
+        if exactly_once:
+            await write_state()
+        return result, repeats
+
     async def write_state() -> None:
         """The keys changed since the last write, to the table and its changelog."""
         written = state.flush()
@@ -260,8 +285,10 @@ def install(ctx: AgentContext) -> None:
 
     @app.agent(signals_topic, name="detect")
     async def detect(stream: faust.StreamT[bytes]) -> None:
+        nonlocal hand_over
         if exactly_once:
-            _commit_between_batches(app.producer, batch_output)
+            hand_over = hand_over or HandOver(app, batch_output, write_state)
+            hand_over.install(app.consumer, app.producer)
         else:
             _write_before_commits(app.consumer, write_state)
         async for events in batches(stream, settings):
@@ -289,15 +316,12 @@ def install(ctx: AgentContext) -> None:
         if signals and not exactly_once:
             read = asyncio.ensure_future(read_sent(signals, assignments))
             reading.update(dict.fromkeys(signals, read))
-        mine = len(signals)
-        if exactly_once and mine < settings.partitions:
-            # faust-streaming 0.15 mishandles transactional producers on rebalance
-            # (docs/reliability.md): say so plainly rather than leave only its crash.
-            log.error(
-                "exactly_once supports one worker per app id; this group has more, and a "
-                "rebalance may crash workers: run one worker, or use at_least_once",
-                extra={"app_id": settings.app_id, "partitions": mine, "of": settings.partitions},
-            )
+        if hand_over is not None:
+            # Faust started the transactional producers of the new assignment before
+            # this signal; entries of partitions given away leave the table without a
+            # changelog write (their next owner's; an aborted write must not linger here).
+            hand_over.assigned(signals, transactional_id)
+            hand_over.forget_others(cast(Any, table).data, open_keys.partition_of)
 
 
 def _write_before_commits(consumer: Any, write: Callable[[], Awaitable[None]]) -> None:
@@ -317,24 +341,6 @@ def _write_before_commits(consumer: Any, write: Callable[[], Awaitable[None]]) -
 
     consumer.force_commit = write_then_commit
     consumer._watchfloor_writes_first = True
-
-
-def _commit_between_batches(producer: ProducerT, lock: asyncio.Lock) -> None:
-    """Make Faust's transaction commits wait for the detect batch being written.
-
-    Faust commits on a timer, whenever it fires; a commit between an alert and the state
-    that records it would make one durable without the other.
-    """
-    if getattr(producer, "_watchfloor_locked", False):
-        return
-    commit = producer.commit_transactions
-
-    async def commit_transactions(*args: Any, **kwargs: Any) -> None:
-        async with lock:
-            await commit(*args, **kwargs)
-
-    producer.commit_transactions = commit_transactions  # type: ignore[method-assign]
-    producer._watchfloor_locked = True  # type: ignore[attr-defined]
 
 
 class _KeyedTable(faust.Table):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from aiokafka.errors import KafkaError
 
@@ -31,6 +32,7 @@ def cluster_failover(
     workers: int = 2,
     kill_at: float = 0.4,
     rate: float = 250.0,
+    **overrides: Any,
 ) -> FaultReport:
     """``kill -9`` of the node leading raw partition 0 when ``kill_at`` of the feed is in.
 
@@ -55,8 +57,10 @@ def cluster_failover(
             # partition stalled by the failover is read late: with syndication on, the
             # alerts would vary with the interleaving of raw partitions, fault or not.
             near_duplicate_horizon=0,
+            **overrides,
         )
-        run = Run("cluster-failover", settings, workdir)
+        eos = settings.processing_guarantee == "exactly_once"
+        run = Run("cluster-failover" + ("-eos" if eos else ""), settings, workdir)
         n = len(run.lines)
         try:
             for _ in range(workers):

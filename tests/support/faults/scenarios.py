@@ -236,9 +236,12 @@ def rebalance(
     *,
     partitions: int = 4,
     rate: float = 200.0,
+    workers: int = 2,
     **overrides: Any,
 ) -> FaultReport:
-    """Fault 3: two workers, a third joins mid-stream, then one leaves; same alerts as one.
+    """Fault 3: ``workers`` workers, one more joins mid-stream, then one leaves; same
+    alerts as one worker. With ``processing_guarantee="exactly_once"`` every alert must
+    be there once, read committed, across both rebalances.
 
     The feed is paced so that both rebalances happen while records are flowing.
     """
@@ -249,11 +252,12 @@ def rebalance(
     settings = isolated_settings(
         bootstrap, "rebal", batch_within=0.1, partitions=partitions, **overrides
     )
-    run = Run("rebalance", settings, workdir)
+    name = "rebalance" + ("-eos" if settings.processing_guarantee == "exactly_once" else "")
+    run = Run(name, settings, workdir)
     n = len(run.lines)
     try:
-        run.start_worker()
-        run.start_worker()
+        for _ in range(workers):
+            run.start_worker()
         with run.sending(rate):
             run.wait("for a quarter of the feed", lambda: run.committed() >= n // 4, 120)
             run.start_worker()
@@ -267,7 +271,9 @@ def rebalance(
                 120,
             )
             run.report.recovery_seconds = time.monotonic() - left
-        run.report.notes.append(f"{partitions} partitions; workers 2 -> 3 -> 2")
+        run.report.notes.append(
+            f"{partitions} partitions; workers {workers} -> {workers + 1} -> {workers}"
+        )
         return run.finish()
     finally:
         run.stop()
