@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.request import urlopen
 
 import orjson
@@ -113,17 +114,11 @@ def watchfloor(settings: Settings, cwd: Path, *args: str) -> subprocess.Complete
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60, cwd=cwd)
 
 
-def test_worker_and_replay_log_in_with_scram_and_alerts_come_out(
-    scram_broker: LocalKafka, worker_factory, tmp_path: Path
-) -> None:
-    settings = isolated_settings(
-        scram_broker.bootstrap,
-        "sasl",
-        batch_within=0.1,
-        watchlist=watchlist_file(tmp_path),
-        log_level="DEBUG",
-        **scram(),
-    )
+def replay_and_read_alerts(
+    settings: Settings, worker_factory: Any, tmp_path: Path
+) -> tuple[Any, subprocess.CompletedProcess[str]]:
+    """A worker started and ``feed`` replayed, both with ``settings``; the alerts read back
+    with them are those of the offline run. Returns the worker and the replay's run."""
     path, lines = feed(tmp_path)
     expected = run_offline(lines, settings)
     assert expected.alerts and {a.signal_id for a in expected.alerts} == {SIGNAL}
@@ -142,6 +137,21 @@ def test_worker_and_replay_log_in_with_scram_and_alerts_come_out(
     )
     got = [orjson.loads(v) for _, v in read_topic(settings, settings.topic_alerts)]
     assert sorted(a["alert_id"] for a in got) == sorted(a.alert_id for a in expected.alerts)
+    return worker, done
+
+
+def test_worker_and_replay_log_in_with_scram_and_alerts_come_out(
+    scram_broker: LocalKafka, worker_factory, tmp_path: Path
+) -> None:
+    settings = isolated_settings(
+        scram_broker.bootstrap,
+        "sasl",
+        batch_within=0.1,
+        watchlist=watchlist_file(tmp_path),
+        log_level="DEBUG",
+        **scram(),
+    )
+    worker, done = replay_and_read_alerts(settings, worker_factory, tmp_path)
 
     with urlopen(f"http://127.0.0.1:{settings.web_port}/metrics", timeout=5) as resp:
         metrics = resp.read().decode()
@@ -161,12 +171,12 @@ def test_worker_and_replay_log_in_with_scram_and_alerts_come_out(
     assert scram_broker.config.stat().st_mode & 0o077 == 0
 
 
-def test_a_wrong_password_is_refused_at_once_with_the_reason(
-    scram_broker: LocalKafka, caplog: pytest.LogCaptureFixture, tmp_path: Path
+def refused_at_once(
+    wrong: Settings, reason: str, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
-    wrong = isolated_settings(
-        scram_broker.bootstrap, "sasl", **scram(kafka_sasl_password=SecretStr("nope"))
-    )
+    """A client with the ``wrong`` settings is refused within seconds, ``reason`` logged;
+    `replay` and `worker` say the same and exit with code 2, instead of retrying or
+    hanging."""
 
     async def connect() -> None:
         admin = AIOKafkaAdminClient(
@@ -181,15 +191,24 @@ def test_a_wrong_password_is_refused_at_once_with_the_reason(
     with caplog.at_level(logging.ERROR, logger="aiokafka"), pytest.raises(KafkaConnectionError):
         asyncio.run(connect())
     assert time.monotonic() - started < 10
-    assert "SaslAuthenticationFailed" in caplog.text and "invalid credentials" in caplog.text
+    assert reason in caplog.text
 
-    # The commands say the same and exit, instead of retrying or hanging.
     summary = (
-        f"watchfloor: no connection to Kafka at {wrong.bootstrap} with SASL_PLAINTEXT; "
-        "the reason is logged above"
+        f"watchfloor: no connection to Kafka at {wrong.bootstrap} with "
+        f"{wrong.kafka_security_protocol}; the reason is logged above"
     )
     for command in (["replay", str(feed(tmp_path)[0])], ["worker"]):
         done = watchfloor(wrong, tmp_path, *command)
         assert done.returncode == 2, done.stderr
-        assert "SaslAuthenticationFailed" in done.stderr
+        assert reason in done.stderr
         assert done.stderr.splitlines()[-1] == summary
+
+
+def test_a_wrong_password_is_refused_at_once_with_the_reason(
+    scram_broker: LocalKafka, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    wrong = isolated_settings(
+        scram_broker.bootstrap, "sasl", **scram(kafka_sasl_password=SecretStr("nope"))
+    )
+    refused_at_once(wrong, "SaslAuthenticationFailed", caplog, tmp_path)
+    assert "invalid credentials" in caplog.text

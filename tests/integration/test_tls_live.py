@@ -8,25 +8,22 @@ commands with the reason.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import orjson
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaConnectionError
 
 from streams.cli.kafka_local import LocalKafka
-from streams.kafka_security import client_security
-from streams.offline import run_offline
 from streams.settings import Settings
-from tests.integration.conftest import REPO, read_topic
-from tests.integration.test_security_live import feed, watchfloor, watchlist_file
+from tests.integration.conftest import REPO
+from tests.integration.test_security_live import (
+    refused_at_once,
+    replay_and_read_alerts,
+    watchlist_file,
+)
 from tests.support.worker_process import free_port, isolated_settings
 
 pytestmark = [
@@ -151,24 +148,7 @@ def test_worker_and_replay_connect_with_the_ca_file_and_alerts_come_out(
         watchlist=watchlist_file(tmp_path),
         **tls(certificates.ca),
     )
-    path, lines = feed(tmp_path)
-    expected = run_offline(lines, settings)
-    assert expected.alerts
-
-    worker = worker_factory(settings)
-    done = watchfloor(settings, tmp_path, "replay", str(path))
-    assert done.returncode == 0, done.stderr
-    assert f"sent {len(lines)} records" in done.stdout
-    worker.wait_until(
-        "the alert",
-        lambda m: (
-            m.get("watchfloor_records_received_total") == len(lines)
-            and sum(v for k, v in m.items() if k.startswith("watchfloor_alerts_emitted_total"))
-            >= len(expected.alerts)
-        ),
-    )
-    got = [orjson.loads(v) for _, v in read_topic(settings, settings.topic_alerts)]
-    assert sorted(a["alert_id"] for a in got) == sorted(a.alert_id for a in expected.alerts)
+    replay_and_read_alerts(settings, worker_factory, tmp_path)
 
 
 @pytest.mark.parametrize("trusted", ["another CA", "the system's CAs"])
@@ -181,26 +161,4 @@ def test_a_broker_certificate_from_an_untrusted_ca_is_refused_at_once(
 ) -> None:
     cafile = certificates.other_ca if trusted == "another CA" else None
     wrong = isolated_settings(tls_broker.tls_bootstrap, "tls", **tls(cafile))
-
-    async def connect() -> None:
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=wrong.bootstrap, request_timeout_ms=5000, **client_security(wrong)
-        )
-        try:
-            await admin.start()
-        finally:
-            await admin.close()
-
-    with caplog.at_level(logging.ERROR, logger="aiokafka"), pytest.raises(KafkaConnectionError):
-        asyncio.run(connect())
-    assert "CERTIFICATE_VERIFY_FAILED" in caplog.text
-
-    summary = (
-        f"watchfloor: no connection to Kafka at {wrong.bootstrap} with SSL; "
-        "the reason is logged above"
-    )
-    for command in (["replay", str(feed(tmp_path)[0])], ["worker"]):
-        done = watchfloor(wrong, tmp_path, *command)
-        assert done.returncode == 2, done.stderr
-        assert "CERTIFICATE_VERIFY_FAILED" in done.stderr
-        assert done.stderr.splitlines()[-1] == summary
+    refused_at_once(wrong, "CERTIFICATE_VERIFY_FAILED", caplog, tmp_path)
