@@ -365,9 +365,10 @@ class Detection:
                 # the watermark judges it: reports before it may still come until then.
                 first = sc.oldest_start(min(state.buckets)) if state.buckets else math.inf
                 if sc.last_judged(state.watermark) < first:
-                    due = min(due, first + sc.size + sc.grace)
+                    judged_at = first + sc.size + sc.grace
+                    due = min(due, judged_at)
                     if self._may_cross(state, plan, sc, first):
-                        wake = min(wake, first + sc.size + sc.grace)
+                        wake = min(wake, judged_at)
                     continue
                 st = state.scales[sc.name] = ScaleState(first - sc.step, first - sc.step)
             final = st.final
@@ -376,9 +377,10 @@ class Detection:
             else:
                 found += self._advance_scale(state, plan, sc, st, out)
             finals_moved = finals_moved or st.final != final
-            due = min(due, st.judged + sc.step + sc.size + sc.grace)
+            judged_at = st.judged + sc.step + sc.size + sc.grace
+            due = min(due, judged_at)
             if self._may_cross(state, plan, sc, st.judged + sc.step):
-                wake = min(wake, st.judged + sc.step + sc.size + sc.grace)
+                wake = min(wake, judged_at)
         if found:
             found.sort(key=lambda f: (f.judged.obs.start + f.scale.size, f.scale.size))
             for f in found:

@@ -34,7 +34,6 @@ class KeyCap:
         self, max_per_signal: int, partitions: int, partition_of: Callable[[bytes], int]
     ) -> None:
         self.per_partition = -(-max_per_signal // partitions)
-        self.partitions = partitions
         self._partition_of = partition_of
         self._held: Counter[tuple[int, str]] = Counter()
         self._others: dict[tuple[str, int], str] = {}
