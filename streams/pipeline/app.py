@@ -134,7 +134,9 @@ def create_app(
         )
 
     add_kafka_probe(app, settings, metrics)
-    add_commit_guards(app, settings.commit_stall_timeout, metrics.partition_rereads)
+    add_commit_guards(
+        app, settings.commit_stall_timeout, metrics.partition_rereads.labels("stuck_commit")
+    )
     return Watchfloor(
         app=app,
         settings=settings,

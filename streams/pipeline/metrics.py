@@ -227,7 +227,10 @@ class Metrics:
         )
         self.partition_rereads = Counter(
             "watchfloor_partition_rereads",
-            "Times a partition was re-read from its committed offset because commits were "
-            "stuck behind a record Faust lost track of.",
+            "Times a partition was read again from a record Faust lost on its way to an "
+            "agent: at once by detection, which saw a later offset arrive "
+            "(cause=missing_record), or when offset commits stayed stuck behind it for "
+            "WATCHFLOOR_COMMIT_STALL_TIMEOUT (cause=stuck_commit).",
+            ["cause"],
             registry=registry,
         )

@@ -33,6 +33,7 @@ from streams.detect.write_behind import WriteBehind
 from streams.models import Alert, DeadLetter, SignalHit, SignalRecord, WatermarkTick
 from streams.pipeline.agent import AgentContext, batches, crash_worker_on_error
 from streams.pipeline.config import detect_config
+from streams.pipeline.in_order import OrderedInput
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.sent_alerts import sent_alert_ids
 from streams.pipeline.transactions import HandOver, exact_changelog_ends
@@ -72,6 +73,9 @@ def install(ctx: AgentContext) -> None:
     # commit: a transaction then never ends between an alert and the state recording it.
     batch_output = asyncio.Lock()
     hand_over: HandOver | None = None
+    # Hits and ticks must reach detection in log order: a record Faust lost is read again
+    # at once, before later ticks judge the windows it belongs to.
+    ordered = OrderedInput(app, metrics.partition_rereads.labels("missing_record"))
     if exactly_once:
         exact_changelog_ends()
 
@@ -293,7 +297,8 @@ def install(ctx: AgentContext) -> None:
             _write_before_commits(app.consumer, write_state)
         async for events in batches(stream, settings):
             async with crash_worker_on_error(app, "detect"):
-                await detect_batch(list(events))
+                if taken := await ordered.take(events):
+                    await detect_batch(taken)
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # stubs predate async receivers
     async def _on_revoked(app: faust.App, revoked: Any, **_: Any) -> None:
@@ -310,6 +315,7 @@ def install(ctx: AgentContext) -> None:
         # a rebalance then do not wait for it.
         nonlocal assignments
         assignments += 1
+        ordered.forget()
         already_sent.clear()
         reading.clear()
         signals = {tp.partition for tp in assigned if tp.topic == settings.topic_signals}

@@ -97,7 +97,7 @@ class Run:
 
     def finish(self, timeout: float = 120.0) -> FaultReport:
         """Account once everything is in (or ``timeout`` passed), noting the live workers'
-        partition re-reads: each one healed offset commits stuck behind a lost record."""
+        partition re-reads: each one read again a record Faust lost on its way to an agent."""
         report = asyncio.run(
             wait_accounted(
                 self.settings, self.report, self.expected, {self.settings.topic_raw}, timeout
@@ -106,7 +106,7 @@ class Run:
         report.seconds = time.monotonic() - self.started
         rereads = sum(_counter(w, REREADS) for w in self.workers if w.proc.poll() is None)
         if rereads:
-            report.notes.append(f"partitions re-read after a stuck commit: {rereads:.0f}")
+            report.notes.append(f"partitions re-read from a lost record: {rereads:.0f}")
         return report
 
     def stop(self) -> None:

@@ -1,0 +1,176 @@
+"""Detection's input in log order with none skipped: a record Faust drops is read again at once.
+
+faust-streaming 0.15 can lose a fetched record on its way from the consumer thread to an
+agent's stream (faust-streaming #596: a seek, or the stream queues cleared, while a fetched
+batch is being handed over at the end of a recovery); the partition's later records still
+arrive. ``GapWatch`` (``streams.pipeline.offsets``) notices the commit that stays stuck
+behind it and re-reads the partition after ``WATCHFLOOR_COMMIT_STALL_TIMEOUT``: nothing is
+lost, but for detection that is not enough. The lost hit or watermark tick, read half a
+minute later, meets windows that later ticks have already judged, and the alerts differ
+from a run in which it came in its place: a ``crash-restart`` fault run lost offset 860,
+the first record its restarted worker should have read, and ended with 3 alerts of the
+clean run missing and 6 others in their place.
+
+So detection checks each signals partition's offsets as they arrive (``InOrder``): the
+next offset expected is taken; an earlier one was handled already in this assignment and
+is passed over; a later one means records before it went missing. The partition is then
+sought back to the first missing offset, and the records after it are let go
+unacknowledged, to come again behind it. Offsets that Faust's fetcher saw missing from the
+log (transaction markers, compacted records), and offsets below the log's start
+(retention), are not waited for.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import faust
+from intervaltree import IntervalTree
+
+__all__ = ["InOrder", "OrderedInput", "Verdict", "covered"]
+
+log = logging.getLogger(__name__)
+
+
+class Verdict(Enum):
+    TAKE = "take"
+    """The offset expected next (or the next one after a hole in the log): process it."""
+    SEEN = "seen"
+    """Below the offset expected: processed already in this assignment."""
+    AHEAD = "ahead"
+    """Beyond the offset expected with records missing in between."""
+
+
+def covered(holes: IntervalTree, start: int, end: int) -> bool:
+    """Whether every offset in ``[start, end)`` lies in one of ``holes`` (half-open)."""
+    at = start
+    for interval in sorted(holes.overlap(start, end), key=lambda iv: iv.begin):
+        if interval.begin > at:
+            return False
+        at = max(at, interval.end)
+    return at >= end
+
+
+@dataclass
+class InOrder:
+    """Per partition, the next offset to process, and when it was last sought back to."""
+
+    retry_after: float = 1.0
+    """Seconds a seek back to one offset is given before another is made: records fetched
+    before the seek may still arrive meanwhile, ahead of the offset sought."""
+    _next: dict[Hashable, int] = field(default_factory=dict)
+    _sought: dict[Hashable, tuple[int, float]] = field(default_factory=dict)
+
+    def knows(self, tp: Hashable) -> bool:
+        return tp in self._next
+
+    def start(self, tp: Hashable, offset: int) -> None:
+        """Expect ``offset`` next on ``tp``: its committed offset when it is assigned."""
+        self._next[tp] = offset
+        self._sought.pop(tp, None)
+
+    def forget(self) -> None:
+        """Partitions were (re)assigned: each starts again from its committed offset."""
+        self._next.clear()
+        self._sought.clear()
+
+    def expected(self, tp: Hashable) -> int:
+        return self._next[tp]
+
+    def check(self, tp: Hashable, offset: int, holes: IntervalTree | None = None) -> Verdict:
+        """The verdict on the record at ``offset`` of ``tp``; a taken one moves ``tp`` on.
+
+        ``holes``: offsets the fetcher saw missing from ``tp``'s log.
+        """
+        expected = self._next[tp]
+        if offset < expected:
+            return Verdict.SEEN
+        if offset > expected and not (holes and covered(holes, expected, offset)):
+            return Verdict.AHEAD
+        self._next[tp] = offset + 1
+        return Verdict.TAKE
+
+    def seek_due(self, tp: Hashable, now: float) -> int | None:
+        """After an ``AHEAD``: the offset to seek ``tp`` back to, or None while a seek to it
+        is under way."""
+        expected = self._next[tp]
+        last = self._sought.get(tp)
+        if last is not None and last[0] == expected and now - last[1] < self.retry_after:
+            return None
+        self._sought[tp] = (expected, now)
+        return expected
+
+
+class OrderedInput:
+    """``InOrder`` applied to an agent's batches of events, on the worker's Faust consumer."""
+
+    def __init__(self, app: faust.App, rereads: Any, clock: Callable[[], float] = time.monotonic):
+        self.app = app
+        self.order = InOrder()
+        self.rereads = rereads
+        """Counter incremented at each seek back."""
+        self._clock = clock
+
+    def forget(self) -> None:
+        self.order.forget()
+
+    async def take(self, events: Iterable[faust.EventT]) -> list[faust.EventT]:
+        """The events to process, in log order; the ones ahead of a missing record are let go
+        unacknowledged and their partition sought back to it."""
+        consumer: Any = self.app.consumer
+        assigned = consumer.assignment()
+        out = []
+        behind: set[Any] = set()
+        for event in events:
+            message = event.message
+            tp = message.tp
+            if tp not in assigned:
+                out.append(event)  # no longer this worker's; the agent knows what to do
+                continue
+            if not self.order.knows(tp):
+                self.order.start(tp, await self._first_offset(consumer, tp))
+            verdict = self.order.check(tp, message.offset, consumer._gap.get(tp))
+            if verdict is Verdict.TAKE:
+                out.append(event)
+            elif verdict is Verdict.AHEAD:
+                # Let go without telling the consumer: its offset stays uncommitted and the
+                # record comes again after the seek.
+                message.acked = True
+                consumer._unacked_messages.discard(message)
+                behind.add(tp)
+        for tp in behind:
+            await self._seek_back(consumer, tp)
+        return out
+
+    async def _first_offset(self, consumer: Any, tp: Any) -> int:
+        committed = consumer._committed_offset.get(tp)
+        if committed is not None:
+            return int(committed)
+        # Nothing committed yet (or 0, which Faust keeps as None): the log's first offset.
+        return int((await consumer.earliest_offsets(tp))[tp])
+
+    async def _seek_back(self, consumer: Any, tp: Any) -> None:
+        offset = self.order.seek_due(tp, self._clock())
+        if offset is None:
+            return
+        earliest = int((await consumer.earliest_offsets(tp))[tp])
+        if offset < earliest:
+            log.warning(
+                "records expected were deleted from the log; going on from its start",
+                extra={"topic": tp.topic, "partition": tp.partition, "offset": offset},
+            )
+            self.order.start(tp, earliest)
+            offset = earliest
+        else:
+            log.warning(
+                "a record went missing on its way to the agent; reading the partition "
+                "again from it",
+                extra={"topic": tp.topic, "partition": tp.partition, "offset": offset},
+            )
+        self.rereads.inc()
+        await consumer.seek(tp, offset)
