@@ -24,15 +24,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 import faust
+from aiokafka import TopicPartition
 from intervaltree import IntervalTree
 
-__all__ = ["InOrder", "OrderedInput", "Verdict", "covered"]
+from streams.consumers import group_less_consumer, stop_consumer
+from streams.settings import Settings
+
+__all__ = ["InOrder", "OrderedInput", "Verdict", "covered", "log_start"]
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +78,14 @@ class InOrder:
         self._next[tp] = offset
         self._sought.pop(tp, None)
 
-    def forget(self) -> None:
-        """Partitions were (re)assigned: each starts again from its committed offset."""
-        self._next.clear()
-        self._sought.clear()
+    def forget(self, tp: Hashable | None = None) -> None:
+        """Stop checking ``tp`` (by default every partition): it moves, or starts afresh."""
+        if tp is None:
+            self._next.clear()
+            self._sought.clear()
+        else:
+            self._next.pop(tp, None)
+            self._sought.pop(tp, None)
 
     def expected(self, tp: Hashable) -> int:
         return self._next[tp]
@@ -107,33 +115,72 @@ class InOrder:
 
 
 class OrderedInput:
-    """``InOrder`` applied to an agent's batches of events, on the worker's Faust consumer."""
+    """``InOrder`` applied to an agent's batches of events, on the worker's Faust consumer.
 
-    def __init__(self, app: faust.App, rereads: Any, clock: Callable[[], float] = time.monotonic):
+    A partition is checked from the moment Faust places it at its committed offset
+    (``perform_seek``, at the end of each recovery) until it is revoked. Records that come
+    before (from the consumer's own start at that offset) pass unchecked, as Faust hands
+    them over: the placement reads them again.
+    """
+
+    def __init__(
+        self,
+        app: faust.App,
+        rereads: Any,
+        log_start: Callable[[Any], Awaitable[int]],
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.app = app
         self.order = InOrder()
+        self.log_start = log_start
+        """The first offset a partition's log holds, asked of the brokers (not through
+        Faust's consumer thread: a call into it from an agent's batch can wait for good)."""
         self.rereads = rereads
         """Counter incremented at each seek back."""
         self._clock = clock
+        self._from_start: set[Any] = set()
+        """Partitions placed with nothing committed: they start at the log's first offset."""
 
-    def forget(self) -> None:
+    def install(self, consumer: Any) -> None:
+        """Place each assigned partition where Faust's ``perform_seek`` puts it."""
+        if getattr(consumer, "_watchfloor_in_order", False):
+            return
+        perform_seek = consumer.perform_seek
+
+        async def seek_and_place() -> None:
+            await perform_seek()
+            for tp in consumer.assignment():
+                committed = consumer._committed_offset.get(tp)
+                if committed is None:  # nothing committed, or 0, which Faust keeps as None
+                    self._from_start.add(tp)
+                    self.order.forget(tp)
+                else:
+                    self._from_start.discard(tp)
+                    self.order.start(tp, int(committed))
+
+        consumer.perform_seek = seek_and_place
+        consumer._watchfloor_in_order = True
+
+    def revoked(self) -> None:
+        """Partitions are moving: each is checked again once Faust places it."""
         self.order.forget()
+        self._from_start.clear()
 
     async def take(self, events: Iterable[faust.EventT]) -> list[faust.EventT]:
         """The events to process, in log order; the ones ahead of a missing record are let go
         unacknowledged and their partition sought back to it."""
         consumer: Any = self.app.consumer
-        assigned = consumer.assignment()
         out = []
         behind: set[Any] = set()
         for event in events:
             message = event.message
             tp = message.tp
-            if tp not in assigned:
-                out.append(event)  # no longer this worker's; the agent knows what to do
-                continue
+            if tp in self._from_start:
+                self._from_start.discard(tp)
+                self.order.start(tp, await self.log_start(tp))
             if not self.order.knows(tp):
-                self.order.start(tp, await self._first_offset(consumer, tp))
+                out.append(event)  # not placed yet, or no longer this worker's
+                continue
             verdict = self.order.check(tp, message.offset, consumer._gap.get(tp))
             if verdict is Verdict.TAKE:
                 out.append(event)
@@ -147,18 +194,11 @@ class OrderedInput:
             await self._seek_back(consumer, tp)
         return out
 
-    async def _first_offset(self, consumer: Any, tp: Any) -> int:
-        committed = consumer._committed_offset.get(tp)
-        if committed is not None:
-            return int(committed)
-        # Nothing committed yet (or 0, which Faust keeps as None): the log's first offset.
-        return int((await consumer.earliest_offsets(tp))[tp])
-
     async def _seek_back(self, consumer: Any, tp: Any) -> None:
         offset = self.order.seek_due(tp, self._clock())
         if offset is None:
             return
-        earliest = int((await consumer.earliest_offsets(tp))[tp])
+        earliest = await self.log_start(tp)
         if offset < earliest:
             log.warning(
                 "records expected were deleted from the log; going on from its start",
@@ -174,3 +214,14 @@ class OrderedInput:
             )
         self.rereads.inc()
         await consumer.seek(tp, offset)
+
+
+async def log_start(settings: Settings, tp: Any) -> int:
+    """The first offset ``tp``'s log holds, read by a consumer of its own."""
+    partition = TopicPartition(tp.topic, tp.partition)
+    consumer = group_less_consumer(settings)
+    await consumer.start()
+    try:
+        return int((await consumer.beginning_offsets([partition]))[partition])
+    finally:
+        await stop_consumer(consumer)

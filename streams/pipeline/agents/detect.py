@@ -33,7 +33,7 @@ from streams.detect.write_behind import WriteBehind
 from streams.models import Alert, DeadLetter, SignalHit, SignalRecord, WatermarkTick
 from streams.pipeline.agent import AgentContext, batches, crash_worker_on_error
 from streams.pipeline.config import detect_config
-from streams.pipeline.in_order import OrderedInput
+from streams.pipeline.in_order import OrderedInput, log_start
 from streams.pipeline.metrics import Metrics
 from streams.pipeline.sent_alerts import sent_alert_ids
 from streams.pipeline.transactions import HandOver, exact_changelog_ends
@@ -75,7 +75,11 @@ def install(ctx: AgentContext) -> None:
     hand_over: HandOver | None = None
     # Hits and ticks must reach detection in log order: a record Faust lost is read again
     # at once, before later ticks judge the windows it belongs to.
-    ordered = OrderedInput(app, metrics.partition_rereads.labels("missing_record"))
+    ordered = OrderedInput(
+        app,
+        metrics.partition_rereads.labels("missing_record"),
+        lambda tp: log_start(settings, tp),
+    )
     if exactly_once:
         exact_changelog_ends()
 
@@ -295,6 +299,7 @@ def install(ctx: AgentContext) -> None:
             hand_over.install(app.consumer, app.producer)
         else:
             _write_before_commits(app.consumer, write_state)
+        ordered.install(app.consumer)
         async for events in batches(stream, settings):
             async with crash_worker_on_error(app, "detect"):
                 if taken := await ordered.take(events):
@@ -302,6 +307,7 @@ def install(ctx: AgentContext) -> None:
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # stubs predate async receivers
     async def _on_revoked(app: faust.App, revoked: Any, **_: Any) -> None:
+        ordered.revoked()
         # With stream_wait_empty off, Faust does not commit on a rebalance; what the
         # batches since the last commit changed is written now, while the partitions are
         # still ours, and their next owner reads those batches again on top of it.
@@ -315,7 +321,6 @@ def install(ctx: AgentContext) -> None:
         # a rebalance then do not wait for it.
         nonlocal assignments
         assignments += 1
-        ordered.forget()
         already_sent.clear()
         reading.clear()
         signals = {tp.partition for tp in assigned if tp.topic == settings.topic_signals}
