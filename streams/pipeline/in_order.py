@@ -22,6 +22,7 @@ log (transaction markers, compacted records), and offsets below the log's start
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable
@@ -31,6 +32,7 @@ from typing import Any
 
 import faust
 from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
 from intervaltree import IntervalTree
 
 from streams.consumers import group_less_consumer, stop_consumer
@@ -39,6 +41,10 @@ from streams.settings import Settings
 __all__ = ["InOrder", "OrderedInput", "Verdict", "covered", "log_start"]
 
 log = logging.getLogger(__name__)
+
+LOG_START_TIMEOUT = 10.0
+"""Seconds the read of a log's first offset may take; without it the partition goes
+unchecked (no placement known) or is sought back without the retention check."""
 
 
 class Verdict(Enum):
@@ -177,7 +183,8 @@ class OrderedInput:
             tp = message.tp
             if tp in self._from_start:
                 self._from_start.discard(tp)
-                self.order.start(tp, await self.log_start(tp))
+                if (first := await self._log_start(tp)) is not None:
+                    self.order.start(tp, first)
             if not self.order.knows(tp):
                 out.append(event)  # not placed yet, or no longer this worker's
                 continue
@@ -194,12 +201,22 @@ class OrderedInput:
             await self._seek_back(consumer, tp)
         return out
 
+    async def _log_start(self, tp: Any) -> int | None:
+        try:
+            return await asyncio.wait_for(self.log_start(tp), LOG_START_TIMEOUT)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            log.warning(
+                "could not read where the log starts",
+                extra={"topic": tp.topic, "partition": tp.partition, "error": str(exc)},
+            )
+            return None
+
     async def _seek_back(self, consumer: Any, tp: Any) -> None:
         offset = self.order.seek_due(tp, self._clock())
-        if offset is None:
+        if offset is None or tp not in consumer.assignment():
             return
-        earliest = await self.log_start(tp)
-        if offset < earliest:
+        earliest = await self._log_start(tp)
+        if earliest is not None and offset < earliest:
             log.warning(
                 "records expected were deleted from the log; going on from its start",
                 extra={"topic": tp.topic, "partition": tp.partition, "offset": offset},
