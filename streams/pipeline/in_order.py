@@ -43,8 +43,8 @@ __all__ = ["InOrder", "OrderedInput", "Verdict", "covered", "log_start"]
 log = logging.getLogger(__name__)
 
 LOG_START_TIMEOUT = 10.0
-"""Seconds the read of a log's first offset may take; without it the partition goes
-unchecked (no placement known) or is sought back without the retention check."""
+"""Seconds the read of a log's first offset may take; without it the partition is sought
+back as if the log held the offset expected."""
 
 
 class Verdict(Enum):
@@ -140,12 +140,11 @@ class OrderedInput:
         self.order = InOrder()
         self.log_start = log_start
         """The first offset a partition's log holds, asked of the brokers (not through
-        Faust's consumer thread: a call into it from an agent's batch can wait for good)."""
+        Faust's consumer thread: a call into it from an agent's batch can wait for good)
+        when a record arrives ahead of the one expected."""
         self.rereads = rereads
         """Counter incremented at each seek back."""
         self._clock = clock
-        self._from_start: set[Any] = set()
-        """Partitions placed with nothing committed: they start at the log's first offset."""
 
     def install(self, consumer: Any) -> None:
         """Place each assigned partition where Faust's ``perform_seek`` puts it."""
@@ -156,13 +155,9 @@ class OrderedInput:
         async def seek_and_place() -> None:
             await perform_seek()
             for tp in consumer.assignment():
-                committed = consumer._committed_offset.get(tp)
-                if committed is None:  # nothing committed, or 0, which Faust keeps as None
-                    self._from_start.add(tp)
-                    self.order.forget(tp)
-                else:
-                    self._from_start.discard(tp)
-                    self.order.start(tp, int(committed))
+                # None: nothing committed, or 0, which Faust keeps as None. A log that no
+                # longer starts at 0 is found out at the first record (``_seek_back``).
+                self.order.start(tp, int(consumer._committed_offset.get(tp) or 0))
 
         consumer.perform_seek = seek_and_place
         consumer._watchfloor_in_order = True
@@ -170,7 +165,6 @@ class OrderedInput:
     def revoked(self) -> None:
         """Partitions are moving: each is checked again once Faust places it."""
         self.order.forget()
-        self._from_start.clear()
 
     async def take(self, events: Iterable[faust.EventT]) -> list[faust.EventT]:
         """The events to process, in log order; the ones ahead of a missing record are let go
@@ -181,10 +175,6 @@ class OrderedInput:
         for event in events:
             message = event.message
             tp = message.tp
-            if tp in self._from_start:
-                self._from_start.discard(tp)
-                if (first := await self._log_start(tp)) is not None:
-                    self.order.start(tp, first)
             if not self.order.knows(tp):
                 out.append(event)  # not placed yet, or no longer this worker's
                 continue
@@ -218,7 +208,7 @@ class OrderedInput:
         earliest = await self._log_start(tp)
         if earliest is not None and offset < earliest:
             log.warning(
-                "records expected were deleted from the log; going on from its start",
+                "the log starts after the offset expected; going on from its start",
                 extra={"topic": tp.topic, "partition": tp.partition, "offset": offset},
             )
             self.order.start(tp, earliest)
