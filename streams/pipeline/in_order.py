@@ -84,14 +84,10 @@ class InOrder:
         self._next[tp] = offset
         self._sought.pop(tp, None)
 
-    def forget(self, tp: Hashable | None = None) -> None:
-        """Stop checking ``tp`` (by default every partition): it moves, or starts afresh."""
-        if tp is None:
-            self._next.clear()
-            self._sought.clear()
-        else:
-            self._next.pop(tp, None)
-            self._sought.pop(tp, None)
+    def forget(self) -> None:
+        """Stop checking every partition: they move, each checked again once placed."""
+        self._next.clear()
+        self._sought.clear()
 
     def expected(self, tp: Hashable) -> int:
         return self._next[tp]
