@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import ahocorasick
 
 from streams.models import RawItem
-from streams.signals.text import screen_line, sentences, slug, tokens
+from streams.signals.text import screen_line, sentences, slug, tokens, word_line
 from streams.signals.watchlist import Signal, Watchlist, flat_terms
 
 __all__ = ["Match", "Matcher"]
@@ -195,20 +195,18 @@ class Matcher:
         sentence_of: list[int] = []
         scan = self._automaton.iter if len(self._automaton) else None
         for index, text in enumerate(texts):
-            words = tokens(text)
+            joined = word_line(text)
+            words = joined.split()
             base = len(sentence_of)
             sentence_of.extend([index] * len(words))
             if scan is None or not words:
                 continue
-            # Where each word starts in the joined line: a key's match ends after its
-            # first word, so its start (after the leading space) names the word.
-            word_at: dict[int, int] = {}
-            offset = 1
-            for i, word in enumerate(words):
-                word_at[offset] = i
-                offset += len(word) + 1
-            for end, (length, candidates) in scan(" " + " ".join(words) + " "):
-                i = word_at[end - length + 2]
+            line = " " + joined + " "
+            for end, (length, candidates) in scan(line):
+                # A key's match is its first word with the space before it: the spaces up
+                # to that space count the words before. Counted in C, and only where a
+                # key is found, not word by word.
+                i = line.count(" ", 0, end - length + 2) - 1
                 for term in candidates:
                     rest = term.words[1:]
                     if len(rest) <= len(words) - i - 1 and all(

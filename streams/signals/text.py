@@ -113,12 +113,17 @@ def screen_line(text: str) -> str:
 
     The skeleton's digraphs (``zh ch sh kh`` → ``z c s h``) only ever drop an h or a k,
     so with both letters gone they need no pass of their own: ASCII text is one
-    ``bytes.translate`` and a split. A term read the same way is in an item's screen line
-    whenever it is in the item's word line, which is all a screen needs.
+    ``bytes.translate`` and a few passes closing up runs of spaces. A term read the same
+    way is in an item's screen line whenever it is in the item's word line, which is all
+    a screen needs.
     """
     if text.isascii():
         line = text.encode("ascii").translate(_ASCII_SCREEN, b"hkHK")
-        return b" ".join(line.split()).decode("ascii")
+        # Only spaces are left between words. Each pass halves every run of them, and
+        # prose has runs of two or three: cheaper than splitting into words and joining.
+        while b"  " in line:
+            line = line.replace(b"  ", b" ")
+        return line.strip().decode("ascii")
     return " ".join(word_line(text).translate(_NO_HK).split())
 
 
