@@ -191,7 +191,16 @@ class Settings(BaseSettings):
         "keeps 1 + this many cores busy: give each process a core.",
     )
     batch_size: int = Field(
-        default=2000, ge=1, description="Max records an agent takes in one batch."
+        default=2000,
+        ge=1,
+        description="Max records a Faust agent (detect, Alertmanager, plugins) takes in one batch.",
+    )
+    ingest_batch_size: int = Field(
+        default=10_000,
+        ge=1,
+        description="Max raw records the ingest agent takes in one batch. A backlog is read in "
+        "large batches, each committed while the next is processed; at a steady rate a batch "
+        "is what arrived since the last.",
     )
     batch_within: float = Field(
         default=0.01,

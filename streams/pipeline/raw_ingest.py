@@ -130,7 +130,8 @@ class RawIngest(Service):
             # As Faust's own consumer: a dead worker's partitions move within 15 s.
             session_timeout_ms=15_000,
             heartbeat_interval_ms=3_000,
-            max_partition_fetch_bytes=4 << 20,
+            # A whole batch of items of a few hundred bytes from one partition per fetch.
+            max_partition_fetch_bytes=8 << 20,
             **security,
         )
         self.producer = AIOKafkaProducer(
@@ -159,7 +160,7 @@ class RawIngest(Service):
                 try:
                     batch = await self.consumer.getmany(
                         timeout_ms=int(self.settings.batch_within * 1000),
-                        max_records=self.settings.batch_size,
+                        max_records=self.settings.ingest_batch_size,
                     )
                 except ConsumerStoppedError:
                     return
