@@ -57,41 +57,48 @@ class IngestProcessor:
     def process(self, records: Iterable[tuple[int, bytes | None, float]]) -> Ingested:
         """``(source, value, received at)`` records, in their order within each source."""
         out = Ingested()
+        rejected = out.rejected
         moved: set[int] = set()
         may_match = self.matcher.may_match
         max_ahead = self.max_ahead
-        for n, (source, value, received_at) in enumerate(records):
+        latest = self.latest
+        clocks = self.clocks
+        count = 0
+        for count, (source, value, received_at) in enumerate(records, 1):
             # Most items match nothing: a glance at them is all they need.
             seen = glance(value, received_at=received_at, max_ahead=max_ahead)
             if seen is not None and not may_match(seen.text):
-                out.items += 1
-                self._observe(source, seen.publisher, seen.published)
+                published = seen.published
+                if published > latest:
+                    latest = published
+                (clocks.get(source) or self._new_clock(source)).observe(seen.publisher, published)
                 moved.add(source)
                 continue
             item = decode_item(value, received_at=received_at, max_ahead=max_ahead)
             if isinstance(item, Rejection):
-                out.rejected.append((n, item))
+                rejected.append((count - 1, item))
                 continue
-            out.items += 1
-            mark = self._observe(source, item.publisher, item.published_at.timestamp())
+            published = item.published_at.timestamp()
+            if published > latest:
+                latest = published
+            mark = (clocks.get(source) or self._new_clock(source)).observe(
+                item.publisher, published
+            )
             moved.add(source)
             out.hits += item_hits(
                 self.matcher, item, received_at, mark, source, fingerprints=self.fingerprints
             )
+        self.latest = latest
+        out.items = count - len(rejected)
         out.ticks = [
             WatermarkTick(watermark=datetime.fromtimestamp(self.mark(s), UTC), source=s)
             for s in sorted(moved)
         ]
         return out
 
-    def _observe(self, source: int, publisher: str | None, published: float) -> float:
-        """Note an item in ``source``'s event time; returns that event time after it."""
-        if published > self.latest:
-            self.latest = published
-        clock = self.clocks.get(source)
-        if clock is None:
-            clock = self.clocks[source] = EventTime(self.outlets)
-        return clock.observe(publisher, published)
+    def _new_clock(self, source: int) -> EventTime:
+        clock = self.clocks[source] = EventTime(self.outlets)
+        return clock
 
     def mark(self, source: int = 0) -> float:
         """The event time of ``source``: -inf before its first item."""

@@ -55,9 +55,10 @@ def _meta(metadata: list[Any]) -> msgspec.Meta:
     return msgspec.Meta(**bounds)
 
 
-def _struct() -> type[msgspec.Struct]:
+def _struct(*, only_known: bool) -> type[msgspec.Struct]:
     """RawItem's fields as a msgspec struct: the same types and bounds, and the date as
-    text (msgspec rounds fractions of a microsecond where RawItem cuts them)."""
+    text (msgspec rounds fractions of a microsecond where RawItem cuts them). With
+    ``only_known``, a record with any other field is refused."""
     if RawItem.model_config.get("extra") != "allow":
         raise RuntimeError("RawItem no longer keeps unknown fields; review glance")
     fields: list[tuple[str, Any, Any]] = []
@@ -81,15 +82,17 @@ def _struct() -> type[msgspec.Struct]:
             fields.append((name, typed, field.default))
     required = [f[:2] for f in fields if f[2] is msgspec.NODEFAULT]
     optional_fields = [f for f in fields if f[2] is not msgspec.NODEFAULT]
-    return msgspec.defstruct("GlancedItem", [*required, *optional_fields])
+    return msgspec.defstruct(
+        "GlancedItem", [*required, *optional_fields], forbid_unknown_fields=only_known
+    )
 
 
-_decode = msgspec.json.Decoder(_struct()).decode
-# Fields where whitespace RawItem strips would change what glance vouches for: a length
-# floor (id, title) or a value it gives out (publisher).
-_STRIPPED = ("id", "title", "publisher")
+_decode = msgspec.json.Decoder(_struct(only_known=False)).decode
+# A record of RawItem's own fields alone nests no deeper than a list in the object.
+_decode_known = msgspec.json.Decoder(_struct(only_known=True)).decode
 # RawItem's JSON parser refuses values nested about 200 deep, msgspec's goes deeper: a
-# record with more brackets than this (in strings or not) goes to decode_item.
+# record with fields of its own and more brackets than this (in strings or not) goes to
+# decode_item.
 _NESTING = 100
 # Escapes that may spell a control character RawItem refuses (``\b``, ``\f``,
 # ``\u0000``-``\u001f``, ``\u007f``): such records go to decode_item. Over-broad on
@@ -104,22 +107,31 @@ def glance(value: bytes | None, *, received_at: float, max_ahead: float) -> Glan
         return None
     if 0x5C in value and _DOUBTFUL_ESCAPE.search(value):
         return None
-    if value.count(b"[") + value.count(b"{") > _NESTING:
-        return None
+    item: Any
     try:
-        item: Any = _decode(value)
-    except msgspec.DecodeError:  # bad JSON, or a value out of bounds
-        return None
-    for name in _STRIPPED:
-        text = getattr(item, name)
-        if text is not None and text.strip() is not text:
+        item = _decode_known(value)
+    except msgspec.DecodeError:  # a field RawItem keeps as extra; or bad JSON, or out of bounds
+        if value.count(b"[") + value.count(b"{") > _NESTING:
             return None
+        try:
+            item = _decode(value)
+        except msgspec.DecodeError:
+            return None
+    # Whitespace RawItem strips would change what glance vouches for: a length floor (id,
+    # title) or a value it gives out (publisher).
+    id_, title, publisher = item.id, item.title, item.publisher
+    if (
+        id_.strip() is not id_
+        or title.strip() is not title
+        or (publisher is not None and publisher.strip() is not publisher)
+    ):
+        return None
     published = _published(item.published_at)
     if published is None or (max_ahead > 0 and published - received_at > max_ahead):
         return None
     deck = item.deck
-    text = f"{item.title} {deck} {item.body}" if deck else f"{item.title} {item.body}"
-    return Glance(item.publisher, published, text)
+    text = f"{title} {deck} {item.body}" if deck else f"{title} {item.body}"
+    return Glance(publisher, published, text)
 
 
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)", re.ASCII)
