@@ -187,7 +187,14 @@ class Matcher:
             present |= slots
         if not present:
             return False
-        return any(all(group & present for group in groups) for groups in self._group_bits)
+        # Loops, not any() and all() over generators: this runs for most items.
+        for groups in self._group_bits:
+            for group in groups:
+                if not group & present:
+                    break
+            else:
+                return True
+        return False
 
     def _find(self, parts: list[str | None]) -> _Found:
         texts = [s for part in parts if part for s in sentences(part)]
