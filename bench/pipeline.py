@@ -397,8 +397,8 @@ def report(result: Result, settings: Settings, mode: str) -> None:
     rss = f"{result.rss_mib:,.1f} MiB (VmHWM)" if result.rss_mib is not None else "n/a"
     lines = [
         f"pipeline, {mode}: {settings.bootstrap}, {result.workers} worker(s), "
-        f"{settings.partitions} partition(s), batch size {settings.batch_size}, "
-        f"batch within {settings.batch_within}s",
+        f"{settings.partitions} partition(s), batch size {settings.batch_size} "
+        f"(ingest {settings.ingest_batch_size}), batch within {settings.batch_within}s",
         f"  items            {result.items:,}",
         f"  seconds          {result.seconds:.2f}  ({_timed(mode)}; polled every {POLL_SECONDS}s)",
         f"  end-to-end       {result.rate:,.0f} items/s",
