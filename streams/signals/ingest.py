@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from streams.models import SignalHit, WatermarkTick
+from streams.models import RawItem, SignalHit, WatermarkTick
 from streams.signals.hits import item_hits
 from streams.signals.matcher import Matcher
 from streams.sources.decode import Rejection, decode_item
@@ -67,27 +67,24 @@ class IngestProcessor:
         for count, (source, value, received_at) in enumerate(records, 1):
             # Most items match nothing: a glance at them is all they need.
             seen = glance(value, received_at=received_at, max_ahead=max_ahead)
+            item: RawItem | None = None
             if seen is not None and not may_match(seen.text):
-                published = seen.published
-                if published > latest:
-                    latest = published
-                (clocks.get(source) or self._new_clock(source)).observe(seen.publisher, published)
-                moved.add(source)
-                continue
-            item = decode_item(value, received_at=received_at, max_ahead=max_ahead)
-            if isinstance(item, Rejection):
-                rejected.append((count - 1, item))
-                continue
-            published = item.published_at.timestamp()
+                publisher, published = seen.publisher, seen.published
+            else:
+                decoded = decode_item(value, received_at=received_at, max_ahead=max_ahead)
+                if isinstance(decoded, Rejection):
+                    rejected.append((count - 1, decoded))
+                    continue
+                item = decoded
+                publisher, published = item.publisher, item.published_at.timestamp()
             if published > latest:
                 latest = published
-            mark = (clocks.get(source) or self._new_clock(source)).observe(
-                item.publisher, published
-            )
+            mark = (clocks.get(source) or self._new_clock(source)).observe(publisher, published)
             moved.add(source)
-            out.hits += item_hits(
-                self.matcher, item, received_at, mark, source, fingerprints=self.fingerprints
-            )
+            if item is not None:
+                out.hits += item_hits(
+                    self.matcher, item, received_at, mark, source, fingerprints=self.fingerprints
+                )
         self.latest = latest
         out.items = count - len(rejected)
         out.ticks = [
