@@ -69,7 +69,7 @@ class IngestProcessor:
             seen = glance(value, received_at=received_at, max_ahead=max_ahead)
             item: RawItem | None = None
             if seen is not None and not may_match(seen.text):
-                publisher, published = seen.publisher, seen.published
+                publisher, published, _ = seen
             else:
                 decoded = decode_item(value, received_at=received_at, max_ahead=max_ahead)
                 if isinstance(decoded, Rejection):
