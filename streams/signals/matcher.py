@@ -137,8 +137,14 @@ class Matcher:
             return []
         region = slug(item.region)
         category = slug(item.category) if item.category else None
+        have = 0
+        for slot in found.positions:
+            have |= 1 << slot
         matches = []
-        for cs in self._signals:
+        for cs, groups in zip(self._signals, self._group_bits, strict=True):
+            # A signal with a group of which no term occurred cannot meet: most cannot.
+            if not all(group & have for group in groups):
+                continue
             if cs.regions is not None and region not in cs.regions:
                 continue
             if cs.categories is not None and category not in cs.categories:
@@ -177,7 +183,7 @@ class Matcher:
                 all(group & self._everywhere for group in groups) for groups in self._group_bits
             )
         line = screen_line(text)
-        if "'" in text and not text.isascii():
+        if not text.isascii() and "'" in text:
             # Folding drops an ASCII apostrophe only in text with non-ASCII characters, and
             # ``_find`` folds sentence by sentence: an English sentence of an item that has
             # an en dash elsewhere reads "russia s" there, "russias" here. Both readings.

@@ -105,6 +105,7 @@ def word_line(text: str) -> str:
 # upper case folded too, and h and k deleted before the table applies.
 _ASCII_SCREEN = bytes(_ASCII_LINE[ord(chr(c).lower())] if c < 128 else 32 for c in range(256))
 _NO_HK = str.maketrans("", "", "hk")
+_SPACES = re.compile(b"  +")
 
 
 def screen_line(text: str) -> str:
@@ -119,11 +120,9 @@ def screen_line(text: str) -> str:
     """
     if text.isascii():
         line = text.encode("ascii").translate(_ASCII_SCREEN, b"hkHK")
-        # Only spaces are left between words. Each pass halves every run of them, and
-        # prose has runs of two or three: cheaper than splitting into words and joining.
-        while b"  " in line:
-            line = line.replace(b"  ", b" ")
-        return line.strip().decode("ascii")
+        # Only spaces are left between words: one regex pass closes up their runs,
+        # cheaper than splitting into words and joining, or halving runs pass by pass.
+        return _SPACES.sub(b" ", line).strip().decode("ascii")
     return " ".join(word_line(text).translate(_NO_HK).split())
 
 
