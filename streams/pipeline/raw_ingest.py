@@ -31,7 +31,7 @@ from mode import Service
 
 from streams.codec import encode
 from streams.kafka_security import client_security
-from streams.models import RESENT_HEADER, DeadLetter
+from streams.models import RESENT_HEADER, DeadLetter, WatermarkTick
 from streams.pipeline.metrics import Metrics
 from streams.settings import Settings
 from streams.signals.ingest import IngestProcessor
@@ -41,6 +41,11 @@ __all__ = ["BatchCounts", "IngestReports", "MetricsReports", "RawIngest"]
 log = logging.getLogger(__name__)
 
 Batch = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+
+_CHUNK = 1_000
+"""Records the core takes at a time, a few milliseconds of work: between two chunks the
+event loop runs, so a batch of thousands holds back neither its first hits nor the reads
+and commits in flight."""
 
 
 @dataclass(slots=True)
@@ -184,8 +189,7 @@ class RawIngest(Service):
         """Hand the batch to the core and send its output; returns the sends in flight."""
         settings = self.settings
         records = [record for part in batch.values() for record in part]
-        done = self.core.process((r.partition, r.value, r.timestamp / 1000.0) for r in records)
-        counts = BatchCounts(len(records), done.items)
+        counts = BatchCounts(len(records))
         counts.resent = sum(1 for r in records if r.headers and _resent(r.headers))
         for tp, part in batch.items():
             end = self.consumer.highwater(tp)
@@ -193,15 +197,29 @@ class RawIngest(Service):
                 counts.lag[tp.partition] = max(0, end - part[-1].offset - 1)
         send = self.producer.send
         pending = []
-        for n, rejection in done.rejected:
-            record = records[n]
-            letter = DeadLetter.of_record(rejection.reason, rejection.error, record)
-            counts.deadlettered[rejection.reason] += 1
-            pending.append(await send(settings.topic_deadletter, encode(letter), key=record.key))
-        for hit in done.hits:
-            counts.hits[hit.signal_id] += 1
-            pending.append(await send(settings.topic_signals, encode(hit), key=hit.key.encode()))
-        for tick in done.ticks:
+        ticks: dict[int, WatermarkTick] = {}
+        for first in range(0, len(records), _CHUNK):
+            chunk = records[first : first + _CHUNK]
+            done = self.core.process((r.partition, r.value, r.timestamp / 1000.0) for r in chunk)
+            counts.ingested += done.items
+            for n, rejection in done.rejected:
+                record = chunk[n]
+                letter = DeadLetter.of_record(rejection.reason, rejection.error, record)
+                counts.deadlettered[rejection.reason] += 1
+                pending.append(
+                    await send(settings.topic_deadletter, encode(letter), key=record.key)
+                )
+            for hit in done.hits:
+                counts.hits[hit.signal_id] += 1
+                pending.append(
+                    await send(settings.topic_signals, encode(hit), key=hit.key.encode())
+                )
+            # Event time never moves back: a source's last tick says all its earlier ones do.
+            ticks.update((tick.source, tick) for tick in done.ticks)
+            # The event loop's turn: it sends these hits and reads fetches and the last
+            # batch's commit while the next chunk waits, not after the whole batch.
+            await asyncio.sleep(0)
+        for tick in ticks.values():
             body = encode(tick)
             for partition in range(settings.partitions):
                 pending.append(await send(settings.topic_signals, body, partition=partition))
