@@ -41,12 +41,13 @@ class ReplayReport:
     seconds: float = 0.0
 
 
-def producer_for(settings: Settings) -> AIOKafkaProducer:
+def producer_for(settings: Settings, *, linger_ms: int = 5) -> AIOKafkaProducer:
+    """``linger_ms``: 0 for a sender that fills its own batches."""
     return AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap,
         acks="all",
         enable_idempotence=True,
-        linger_ms=5,
+        linger_ms=linger_ms,
         max_batch_size=256 * 1024,
         **client_security(settings),
     )
