@@ -149,6 +149,10 @@ class RawIngest(Service):
             **security,
         )
         await self.producer.start()
+        # The output topics' partitions, known before the first batch: the first send to
+        # each would otherwise wait for a metadata round trip, the batch's hits behind it.
+        for topic in (settings.topic_signals, settings.topic_deadletter):
+            await self.producer.partitions_for(topic)
         await self.consumer.start()
         self.consumer.subscribe([self.settings.topic_raw], listener=_Rebalances(self))
 
