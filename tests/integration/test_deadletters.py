@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +13,7 @@ import pytest
 from streams.cli import main
 from streams.settings import Settings
 from tests.integration.test_pipeline import replay
+from tests.support.faults.accounting import read_records
 from tests.support.worker_process import settings_env
 
 pytestmark = pytest.mark.integration
@@ -70,3 +73,30 @@ def test_dead_letters_are_listed_by_reason_and_resent_after_the_fix_with_their_i
     assert metrics.get("watchfloor_records_received_total") == 2  # nothing else read again
     assert metrics.get("watchfloor_records_resent_total") == 2
     assert not any(k.startswith("watchfloor_items_deadlettered") for k in metrics)
+
+
+def test_bad_records_deep_in_a_backlog_are_dead_lettered_with_their_own_bytes(
+    settings: Settings, worker_factory
+) -> None:
+    # Sent before the worker starts: ingest reads them as one batch of several chunks, so
+    # a refusal must still name its own record, not one at the same place in the first.
+    now = datetime.now(UTC)
+    lines = [item(n, now - timedelta(seconds=n)) for n in range(2_600)]
+    bad = {1_234: b"{broken", 2_501: b'{"id": "no-title", "published_at": "2024-01-01T00:00:00Z"}'}
+    for position, value in bad.items():
+        lines[position] = value
+    replay(settings, lines)
+    worker = worker_factory(settings)
+    worker.wait_until(
+        "every record accounted",
+        lambda m: (
+            m.get("watchfloor_items_ingested_total") == len(lines) - len(bad)
+            and sum(v for k, v in m.items() if k.startswith("watchfloor_items_deadlettered_total"))
+            == len(bad)
+        ),
+    )
+    letters = [
+        orjson.loads(v) for _, v in asyncio.run(read_records(settings, settings.topic_deadletter))
+    ]
+    originals = {base64.b64decode(d["original_b64"]): d["reason"] for d in letters}
+    assert originals == {bad[1_234]: "invalid_json", bad[2_501]: "validation_failed"}

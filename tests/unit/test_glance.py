@@ -131,3 +131,26 @@ def test_whitespace_it_keeps_is_whitespace_the_model_keeps() -> None:
         text = f"a{chr(code)}"
         if stripped.validate_python(text) != text:
             assert text.strip() != text, hex(code)
+
+
+@given(
+    # Years 1 and 9999 glance leaves to decode_item (see _published).
+    minute=st.datetimes(min_value=datetime(2, 1, 1), max_value=datetime(9998, 12, 31)),
+    seconds=st.lists(
+        st.integers(0, 99).map("{:02d}".format) | st.text("0123456789x: ", min_size=2, max_size=2),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_dates_of_a_minute_read_before_agree_with_decode_item(
+    minute: datetime, seconds: list[str]
+) -> None:
+    # The first date of a minute is parsed, those after it come from the cache of minutes:
+    # each second 00-59 must read as RawItem reads it, anything else must still be refused.
+    head = f"{minute.year:04d}-" + minute.strftime("%m-%dT%H:%M:")
+    for second in ["00", *seconds, "59", "60", "99", "5x"]:
+        value = json.dumps(
+            {"id": "cached", "title": "A minute", "published_at": f"{head}{second}Z"}
+        ).encode()
+        vouched = _agrees(value)
+        assert vouched == (second.isdigit() and int(second) < 60), second
