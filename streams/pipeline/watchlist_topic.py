@@ -4,9 +4,9 @@
 watchlist topic (``WATCHFLOOR_TOPIC_WATCHLIST``, compacted, one partition, one key), so
 the topic keeps the newest. A worker starts with the newest valid one there (else its
 ``WATCHFLOOR_WATCHLIST`` file), and a ``WatchlistFeed`` then hands every newer valid one
-to whoever takes it: ingest swaps its matcher between two batches, detection its
-configuration between two batches, each at a batch boundary, and every hit and alert
-names the version that produced it. A watchlist that does not validate is refused with
+to whoever takes it: ingest swaps its matcher between two chunks of a batch, detection
+its configuration between two batches, and every hit and alert names the version that
+produced it. A watchlist that does not validate is refused with
 its error in the log and the one in force stays.
 """
 

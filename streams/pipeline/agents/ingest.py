@@ -32,7 +32,7 @@ def install(ctx: AgentContext) -> None:
         raw_ingest = RawIngest(settings, MetricsReports(ctx.metrics), core, app.crash)
 
         def take(watchlist: Watchlist) -> None:
-            # Between two batches: process() runs without yielding to the event loop.
+            # Between two chunks of a batch: process() runs without yielding to the loop.
             core.matcher = Matcher(watchlist)
 
         ctx.watchlists.subscribe(take)
