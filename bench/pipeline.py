@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import orjson
@@ -263,6 +264,7 @@ async def produce(
         partitions = sorted(await producer.partitions_for(settings.topic_raw))
         choose = DefaultPartitioner()
         where = [choose(key, partitions, partitions) for key, _ in records]
+        ship = partial(producer.send_batch, topic=settings.topic_raw)
         t0 = time.monotonic()
         pending: list[asyncio.Future[Any]] = []
         sent = 0
@@ -283,19 +285,15 @@ async def produce(
                 key, value = records[n]
                 partition = where[n]
                 batch = batches.get(partition)
-                if batch is None or batch.append(key=key, value=value, timestamp=None) is None:
-                    if batch is not None:  # full: away it goes, and a new one takes the record
-                        pending.append(
-                            await producer.send_batch(
-                                batch, settings.topic_raw, partition=partition
-                            )
-                        )
-                    batch = batches[partition] = producer.create_batch()
-                    batch.append(key=key, value=value, timestamp=None)
+                if batch is not None:
+                    if batch.append(key=key, value=value, timestamp=None) is not None:
+                        continue
+                    # Full: away it goes, and a new one takes the record.
+                    pending.append(await ship(batch, partition=partition))
+                batch = batches[partition] = producer.create_batch()
+                batch.append(key=key, value=value, timestamp=None)
             for partition, batch in batches.items():
-                pending.append(
-                    await producer.send_batch(batch, settings.topic_raw, partition=partition)
-                )
+                pending.append(await ship(batch, partition=partition))
             sent = due
             if rate is None:  # bounded memory: a burst waits for each slice's acknowledgements
                 await asyncio.gather(*pending)

@@ -114,7 +114,7 @@ def screen_line(text: str) -> str:
 
     The skeleton's digraphs (``zh ch sh kh`` → ``z c s h``) only ever drop an h or a k,
     so with both letters gone they need no pass of their own: ASCII text is one
-    ``bytes.translate`` and a few passes closing up runs of spaces. A term read the same
+    ``bytes.translate`` and one regex pass closing up runs of spaces. A term read the same
     way is in an item's screen line whenever it is in the item's word line, which is all
     a screen needs.
     """
