@@ -97,6 +97,12 @@ def create_app(
         stream_wait_empty=False,
     )
     setup_prometheus_sensors(app, registry=registry, name_prefix="faust")
+    # Read from Faust's own flag at each scrape. Faust's gauges of rebalances count every
+    # start but only the last one's return and end: a rebalance cut short by the next one
+    # leaves them off by one for good.
+    metrics.detect_ready.set_function(
+        lambda: float(app.rebalancing_count > 0 and not app.rebalancing)
+    )
     guard_web_server(app.web, settings, metrics)
     _idempotent_producers(app.producer)
 

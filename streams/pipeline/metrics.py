@@ -55,6 +55,12 @@ class Metrics:
             "Raw topic partition assignments the ingest agent took (one per rebalance).",
             registry=registry,
         )
+        self.detect_ready = Gauge(
+            "watchfloor_detect_ready",
+            "1 while detection (the worker's Faust agents) has its partitions and their "
+            "state recovered; 0 before its first assignment and through each rebalance.",
+            registry=registry,
+        )
         self.items_ingested = Counter(
             "watchfloor_items_ingested",
             "Raw items decoded, validated and matched.",

@@ -113,9 +113,7 @@ def rebalanced(samples: Samples) -> bool:
     consumed at once, so a timed run does not include the worker's start-up."""
     return (
         total(samples, "watchfloor_ingest_assignments_total") >= 1
-        and total(samples, "faust_rebalance_done_latency_count") >= 1
-        and total(samples, "faust_total_rebalances") <= 0
-        and total(samples, "faust_total_rebalances_recovering") <= 0
+        and total(samples, "watchfloor_detect_ready") >= 1
     )
 
 
