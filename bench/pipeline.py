@@ -8,8 +8,10 @@ speed (or at a steady ``--rate``) and polls the worker's /metrics until every re
 received and every signal hit is accounted for. Then, by default, reads the same raw
 topic with a plain aiokafka consumer (decode + count, no Faust) as a baseline: absolute
 figures depend on the machine and its neighbours, the pipeline/baseline ratio much less
-so. With ``--latency`` it then runs again, on fresh topics, at a steady half of the rate
-just measured: latency there is the pipeline's, not a queue's.
+so; and once more handing each batch to ingest's core, which tells the cost of the core
+from that of the service around it (sends, commits, the detect agent, Faust). With
+``--latency`` it then runs again, on fresh topics, at a steady half of the rate just
+measured: latency there is the pipeline's, not a queue's.
 """
 
 from __future__ import annotations
@@ -35,15 +37,18 @@ from functools import partial
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import DefaultPartitioner
 
 from streams.cli.kafka_local import KafkaSetupError, LocalKafka
 from streams.cli.replay import producer_for
 from streams.kafka_security import client_security
+from streams.pipeline.config import ingest_processor
 from streams.pipeline.topics import ensure_topics
 from streams.settings import Settings
+from streams.signals.matcher import Matcher
+from streams.signals.watchlist import load_watchlist
 from streams.sources.samplefeed import FeedSpec, generate
 from tests.support.faults.accounting import read_records
 from tests.support.worker_process import (
@@ -361,9 +366,29 @@ def _progress(seen: Accounting, items: int, elapsed: float) -> None:
 # --- baseline -------------------------------------------------------------------------------
 
 
-async def baseline_read(settings: Settings, items: int, timeout: float) -> float:
-    """Seconds a plain consumer takes to read and orjson-decode the raw topic: the floor any
-    Kafka consumer in Python pays, measured on the same machine in the same minute."""
+Take = Callable[[list[ConsumerRecord[bytes, bytes]]], None]
+"""What a baseline does with each batch of records it reads."""
+
+
+def decode_only(records: list[ConsumerRecord[bytes, bytes]]) -> None:
+    for record in records:
+        orjson.loads(record.value or b"null")
+
+
+def ingest_core(settings: Settings) -> Take:
+    """The worker's ingest core on each batch (decode, event time, match, hits built with
+    their fingerprints), with the run's watchlist and settings; nothing is sent."""
+    core = ingest_processor(settings, Matcher(load_watchlist(settings.watchlist)))
+
+    def take(records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        core.process((r.partition, r.value, r.timestamp / 1000.0) for r in records)
+
+    return take
+
+
+async def baseline_read(settings: Settings, items: int, timeout: float, take: Take) -> float:
+    """Seconds a plain consumer takes to read the raw topic, handing each batch to
+    ``take``, measured on the same machine in the same minute as the pipeline."""
     # No group (group_id None): all partitions are read without a join, so the clock times
     # reading alone.
     consumer = AIOKafkaConsumer(
@@ -383,9 +408,8 @@ async def baseline_read(settings: Settings, items: int, timeout: float) -> float
                 raise BenchError(f"baseline read {count:,}/{items:,} records in {timeout:.0f}s")
             batches = await consumer.getmany(timeout_ms=500, max_records=10_000)
             for records in batches.values():
-                for record in records:
-                    orjson.loads(record.value or b"null")
-                    count += 1
+                take(records)
+                count += len(records)
         return time.monotonic() - started
     finally:
         await consumer.stop()
@@ -456,13 +480,24 @@ def report(result: Result, settings: Settings, mode: str) -> None:
     print("\n".join(lines), flush=True)
 
 
-def report_baseline(result: Result, seconds: float) -> None:
-    rate = result.items / seconds
+def report_baseline(result: Result, read: int, decode: float, core: float) -> None:
+    """``read`` records, read in ``decode`` seconds by the plain baseline and in ``core``
+    seconds through ingest's core."""
+
+    def rate(seconds: float) -> str:
+        return f"{read / seconds:,.0f}  ({seconds:.2f}s)"
+
     print(
         "baseline: plain aiokafka consumer, orjson-decode and count, no Faust, same raw topic, "
         "worker stopped\n"
-        f"  items/s          {rate:,.0f}  ({seconds:.2f}s)\n"
-        f"  ratio            {result.rate / rate:.3f}  (pipeline end-to-end / baseline)",
+        f"  items/s          {rate(decode)}\n"
+        f"  ratio            {result.rate * decode / read:.3f}  "
+        "(pipeline end-to-end / baseline)\n"
+        "core read: the same consumer handing each batch to ingest's core (decode, event "
+        "time, match, hits built; nothing sent)\n"
+        f"  items/s          {rate(core)}\n"
+        f"  ratio            {result.rate * core / read:.3f}  "
+        "(pipeline end-to-end / core read)",
         flush=True,
     )
 
@@ -531,9 +566,10 @@ def run_once(
         result = run_pipeline(settings, records, args.timeout, rate, workers, prefill=prefill)
         report(result, settings, mode)
         if baseline:
-            report_baseline(
-                result, asyncio.run(baseline_read(settings, len(records), args.timeout))
-            )
+            read, timeout = len(records), args.timeout
+            decode = asyncio.run(baseline_read(settings, read, timeout, decode_only))
+            core = asyncio.run(baseline_read(settings, read, timeout, ingest_core(settings)))
+            report_baseline(result, read, decode, core)
         return result
     finally:
         asyncio.run(delete_run_topics(settings, run_id))
