@@ -41,6 +41,7 @@ DASHBOARD = REPO / "deploy" / "grafana" / "dashboards" / "watchfloor.json"
 ALERTS = {
     "WatchfloorWorkerDown",
     "WatchfloorKafkaUnreachable",
+    "WatchfloorDetectionNotReady",
     "WatchfloorDeadLetterRateHigh",
     "WatchfloorAccountingGap",
     "WatchfloorProcessingLatencyHigh",
@@ -101,6 +102,7 @@ def test_promtool_rule_unit_tests_pass() -> None:
         "WatchfloorAccountingGap",
         "WatchfloorDeadLetterRateHigh",
         "WatchfloorKafkaUnreachable",
+        "WatchfloorDetectionNotReady",
         "WatchfloorAlertmanagerUnreachable",
     } <= firing
     out = _promtool("test", "rules", str(RULE_TESTS))
